@@ -1,0 +1,230 @@
+//! Command-line flags (clap), resolved once into the library's option
+//! structs; no clap type leaks past this module.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::cmd::filter::FilterOptions;
+use crate::decode::Format;
+use crate::engine::EngineOptions;
+use crate::framing::DEFAULT_MAX_LINE;
+use crate::output::LineOutput;
+use crate::record::Labels;
+use crate::source::{self, FollowOptions, InputSpec};
+
+const ABOUT: &str = "nagare (流れ): a log-analytics stream processor that speaks LogQL.";
+
+const FILTER_EXAMPLES: &str = "\
+Examples:
+  flyctl logs | nagare filter '{app=\"api\"} | json | status >= 500'
+  nagare filter '| json | latency_ms > 1000' app.log.gz
+  nagare filter '|= \"database is locked\"' 'logs/*.log'
+  nagare filter '| json | line_format \"{{.status}} {{.path}}\"' app.log
+  nagare filter --output jsonl --since 1h '| json | level=\"error\"' app.log
+  nagare filter -f '| json | __error__=\"\" | status >= 500' /var/log/app.log
+  nagare filter --count '| json | q=\"\"' app.log";
+
+#[derive(Parser, Debug)]
+#[command(name = "nagare", version, about = ABOUT, long_about = None)]
+pub struct Cli {
+    /// More diagnostics on stderr (-v info, -vv debug); RUST_LOG also works.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print the records a LogQL log query selects, as they arrive.
+    #[command(after_help = FILTER_EXAMPLES)]
+    Filter(FilterArgs),
+    /// Parse a LogQL query and print its plan (exit 2 with the column if invalid).
+    #[command(
+        after_help = "Examples:\n  nagare explain '{app=\"api\"} | json | status >= 500'\n  nagare explain 'sum by (path) (rate({job=\"app\"} | json [5m]))'"
+    )]
+    Explain {
+        /// The query.
+        query: String,
+    },
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Auto,
+    Json,
+    Logfmt,
+    Fly,
+    Nginx,
+    Raw,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LineOutputArg {
+    /// The line itself (the app's own line for Fly envelopes).
+    Raw,
+    /// logcli's JSON Lines: {"labels":{…},"line":"…","timestamp":"…"}.
+    Jsonl,
+}
+
+/// Flags shared by the commands that read logs.
+#[derive(Args, Debug, Clone)]
+pub struct InputArgs {
+    /// Input log format (auto detects per input from its first lines).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub format: FormatArg,
+    /// Add a stream label to every input (repeatable), e.g. --label job=api.
+    #[arg(long = "label", value_name = "K=V")]
+    pub labels: Vec<String>,
+    /// Follow files as they grow, across rotation (like tail -F).
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// Lines longer than this many bytes are truncated (and flagged).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_LINE)]
+    pub max_line_length: usize,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+pub struct FilterArgs {
+    /// The LogQL log query, then the files (none or `-`: stdin). A first
+    /// argument that does not start with `{`, `|` or `!` is read as a file
+    /// and every record is printed.
+    #[arg(value_name = "QUERY")]
+    pub args: Vec<String>,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output shape.
+    #[arg(long, value_enum, default_value = "raw")]
+    pub output: LineOutputArg,
+    /// Print only the number of selected records.
+    #[arg(long)]
+    pub count: bool,
+    /// Only records at or after this event time (RFC 3339 or a duration ago: 6h).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only records before this event time (RFC 3339 or a duration ago).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Flush after every chunk even into a pipe (a terminal always is).
+    #[arg(long)]
+    pub line_buffered: bool,
+}
+
+/// A flag value that is wrong, with the flag named.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+fn looks_like_query(s: &str) -> bool {
+    let t = s.trim_start();
+    t.starts_with('{') || t.starts_with('|') || t.starts_with("!=") || t.starts_with("!~")
+}
+
+fn parse_labels(pairs: &[String]) -> Result<Labels, UsageError> {
+    let mut labels = Labels::new();
+    for p in pairs {
+        let (k, v) = p
+            .split_once('=')
+            .ok_or_else(|| UsageError(format!("--label {p:?}: expected K=V")))?;
+        let valid = !k.is_empty()
+            && !k.as_bytes()[0].is_ascii_digit()
+            && k.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
+        if !valid {
+            return Err(UsageError(format!(
+                "--label {p:?}: {k:?} is not a valid label name"
+            )));
+        }
+        labels.insert(k, v);
+    }
+    Ok(labels)
+}
+
+impl InputArgs {
+    pub fn engine_options(&self) -> Result<EngineOptions, UsageError> {
+        if self.max_line_length == 0 {
+            return Err(UsageError("--max-line-length must be at least 1".into()));
+        }
+        let format = match self.format {
+            FormatArg::Auto => None,
+            FormatArg::Json => Some(Format::Json),
+            FormatArg::Logfmt => Some(Format::Logfmt),
+            FormatArg::Fly => Some(Format::Fly),
+            FormatArg::Nginx => Some(Format::Nginx),
+            FormatArg::Raw => Some(Format::Raw),
+        };
+        let threads = self
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        Ok(EngineOptions {
+            format,
+            labels: parse_labels(&self.labels)?,
+            max_line: self.max_line_length,
+            follow: self.follow.then(|| FollowOptions {
+                poll_interval: Duration::from_millis(200),
+                ..FollowOptions::default()
+            }),
+            threads,
+        })
+    }
+}
+
+impl FilterArgs {
+    pub fn resolve(self) -> Result<FilterOptions, UsageError> {
+        let mut args = self.args;
+        let query = if args.first().is_some_and(|a| looks_like_query(a)) {
+            args.remove(0)
+        } else {
+            // No query: every record (a selector-less pipeline matches all).
+            "|= \"\"".to_string()
+        };
+        let (inputs, errors) = source::expand(&args);
+        if let Some(e) = errors.first() {
+            if inputs.is_empty() {
+                return Err(UsageError(e.to_string()));
+            }
+            for e in &errors {
+                eprintln!("nagare: {e}");
+            }
+        }
+        let now = crate::time::now_ns();
+        let parse_time = |flag: &str, v: &Option<String>| -> Result<Option<i64>, UsageError> {
+            v.as_deref()
+                .map(|s| {
+                    crate::time::parse_cli_time(s, now)
+                        .map_err(|e| UsageError(format!("{flag}: {e}")))
+                })
+                .transpose()
+        };
+        let since = parse_time("--since", &self.since)?;
+        let until = parse_time("--until", &self.until)?;
+        let time_range = match (since, until) {
+            (None, None) => None,
+            (s, u) => Some((s.unwrap_or(i64::MIN), u.unwrap_or(i64::MAX))),
+        };
+        if let Some((s, u)) = time_range {
+            if s >= u {
+                return Err(UsageError("--since must be before --until".into()));
+            }
+        }
+        if self.input.follow && inputs.contains(&InputSpec::Stdin) && inputs.len() > 1 {
+            return Err(UsageError(
+                "--follow reads files; stdin is always followed".into(),
+            ));
+        }
+        Ok(FilterOptions {
+            query,
+            inputs,
+            output: match self.output {
+                LineOutputArg::Raw => LineOutput::Raw,
+                LineOutputArg::Jsonl => LineOutput::Jsonl,
+            },
+            count: self.count,
+            time_range,
+            line_buffered: self.line_buffered,
+            engine: self.input.engine_options()?,
+        })
+    }
+}

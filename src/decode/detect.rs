@@ -1,0 +1,109 @@
+//! `--format auto`: which built-in format an input is in, from its first
+//! lines.
+//!
+//! Every format scores the number of sample lines it decodes; the highest
+//! score wins and ties go to the format listed first in [`Format::ALL`]
+//! (Fly before JSON, since every Fly envelope is also JSON). Input that no
+//! format decodes is read as plain text.
+
+use super::json::JsonScanner;
+use super::{fly, logfmt, nginx, Format};
+use crate::framing::JsonJoiner;
+
+/// The outcome of detection for one input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Detected {
+    pub format: Format,
+    /// Pretty-printed multi-line JSON (`flyctl logs --json`): the source must
+    /// join each object back into one line.
+    pub pretty_json: bool,
+}
+
+/// How many lines of the sample are scored.
+const SAMPLE_LINES: usize = 64;
+
+/// Whether a sample starts with pretty-printed JSON: the first non-blank
+/// line opens an object that does not close on that line.
+pub fn is_pretty_json(sample: &[u8]) -> bool {
+    let first = sample
+        .split(|&c| c == b'\n')
+        .map(|l| l.trim_ascii())
+        .find(|l| !l.is_empty());
+    match first {
+        Some(l) => l == b"{",
+        None => false,
+    }
+}
+
+fn decodes(format: Format, line: &[u8]) -> bool {
+    match format {
+        Format::Fly => fly::looks_like(line),
+        Format::Json => JsonScanner::validate(line).is_ok(),
+        Format::Nginx => nginx::looks_like(line),
+        Format::Logfmt => matches!(logfmt::scan(line, |_, _, _| {}), Ok(n) if n >= 2),
+        Format::Raw => false,
+    }
+}
+
+/// Picks the format of `sample` (the first bytes of an input).
+pub fn detect(sample: &[u8]) -> Detected {
+    let pretty_json = is_pretty_json(sample);
+    let joined;
+    let text: &[u8] = if pretty_json {
+        joined = JsonJoiner::join_all(sample);
+        &joined
+    } else {
+        sample
+    };
+    let lines: Vec<&[u8]> = text
+        .split(|&c| c == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter(|l| !l.trim_ascii().is_empty())
+        .take(SAMPLE_LINES)
+        .collect();
+    let mut best = (Format::Raw, 0usize);
+    for format in Format::ALL {
+        let score = lines.iter().filter(|l| decodes(format, l)).count();
+        if score > best.1 {
+            best = (format, score);
+        }
+    }
+    Detected {
+        format: best.0,
+        pretty_json,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_each_format() {
+        let cases: [(&str, Format); 6] = [
+            ("{\"a\":1}\n{\"b\":2}\nnot json\n", Format::Json),
+            (
+                "{\"fly\":{\"app\":{\"name\":\"api\"}},\"message\":\"x\",\"timestamp\":\"2026-05-06T10:00:00Z\"}\n",
+                Format::Fly,
+            ),
+            ("2026-05-06T10:30:45Z app[1a2b] ams [info] hello\n", Format::Fly),
+            (
+                "1.2.3.4 - - [06/May/2026:10:30:45 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"curl\"\n",
+                Format::Nginx,
+            ),
+            ("level=info msg=\"hi there\" a=1\n", Format::Logfmt),
+            ("just some text\nmore text\n", Format::Raw),
+        ];
+        for (sample, want) in cases {
+            assert_eq!(detect(sample.as_bytes()).format, want, "{sample}");
+        }
+    }
+
+    #[test]
+    fn pretty_flyctl_json() {
+        let sample = b"{\n    \"timestamp\": \"2026-05-06T10:00:00Z\",\n    \"message\": \"hi\",\n    \"instance\": \"1\",\n    \"region\": \"ams\"\n}\n";
+        let d = detect(sample);
+        assert!(d.pretty_json);
+        assert_eq!(d.format, Format::Fly);
+    }
+}

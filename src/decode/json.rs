@@ -1,0 +1,738 @@
+//! A validating single-pass JSON object scanner that extracts only the
+//! fields a query asks for.
+//!
+//! It checks the whole line (exactly one object, strict RFC 8259: no
+//! trailing data, no raw control characters in strings, valid escapes and
+//! numbers) because `| json` must flag every line that is not one valid
+//! object, whichever fields the query reads. Extraction follows Loki's `json`
+//! stage: nested objects flatten with `_` (`http.client_ip` →
+//! `http_client_ip`), keys are sanitized to label names, arrays and `null`s
+//! are not extracted, strings are unescaped, numbers and booleans keep their
+//! text. A field whose name is already a stream label gets the `_extracted`
+//! suffix.
+//!
+//! Nothing is allocated per line: names are built in scratch buffers and
+//! values are written straight into the reused [`Fields`] slots.
+
+use crate::record::Fields;
+
+/// The first reason a line is not one valid JSON object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JsonError {
+    pub pos: usize,
+    pub msg: &'static str,
+}
+
+impl std::fmt::Display for JsonError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} at byte {}", self.msg, self.pos)
+    }
+}
+
+/// Which flattened field names to extract.
+#[derive(Debug, Clone, Default)]
+pub enum Want {
+    /// Every field (for `--output jsonl`, `keep`, templates over all labels).
+    All,
+    /// Only these names (label names after flattening and sanitizing).
+    Names(Vec<String>),
+    /// Validate only.
+    #[default]
+    Nothing,
+}
+
+impl Want {
+    pub fn names<I: IntoIterator<Item = S>, S: Into<String>>(names: I) -> Want {
+        let v: Vec<String> = names.into_iter().map(Into::into).collect();
+        if v.is_empty() {
+            Want::Nothing
+        } else {
+            Want::Names(v)
+        }
+    }
+
+    pub fn is_nothing(&self) -> bool {
+        matches!(self, Want::Nothing)
+    }
+
+    fn wants(&self, name: &[u8]) -> bool {
+        match self {
+            Want::All => true,
+            Want::Names(v) => v.iter().any(|n| n.as_bytes() == name),
+            Want::Nothing => false,
+        }
+    }
+
+    /// Whether any wanted name lies below the object prefix `p` (`p_…`).
+    fn wants_below(&self, p: &[u8]) -> bool {
+        match self {
+            Want::All => true,
+            Want::Names(v) => v.iter().any(|n| {
+                let n = n.as_bytes();
+                n.len() > p.len() && n.starts_with(p) && n[p.len()] == b'_'
+            }),
+            Want::Nothing => false,
+        }
+    }
+}
+
+const MAX_DEPTH: usize = 256;
+
+/// Byte classes inside a JSON string: 0 = ordinary, 1 = quote, 2 = backslash,
+/// 3 = control character (invalid raw).
+static STRING_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = 3;
+        i += 1;
+    }
+    t[b'"' as usize] = 1;
+    t[b'\\' as usize] = 2;
+    t
+};
+
+fn is_label_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
+}
+
+/// Appends `key` sanitized as Loki does (`sanitizeLabelKey`): characters
+/// other than ASCII letters, digits and `_` become `_`; a leading digit gets
+/// a `_` prefix. Returns false for an empty key.
+pub fn append_sanitized(out: &mut Vec<u8>, key: &str) -> bool {
+    let key = key.trim();
+    if key.is_empty() {
+        return false;
+    }
+    if key.as_bytes()[0].is_ascii_digit() {
+        out.push(b'_');
+    }
+    for ch in key.chars() {
+        if ch.is_ascii_alphanumeric() || ch == '_' {
+            out.push(ch as u8);
+        } else {
+            out.push(b'_');
+        }
+    }
+    true
+}
+
+/// Reusable scanner state; one per worker.
+#[derive(Default)]
+pub struct JsonScanner {
+    /// The flattened name of the object being scanned (`http_client`).
+    prefix: Vec<u8>,
+    /// Scratch for one unescaped key.
+    key: String,
+    /// Scratch for the final field name.
+    name: Vec<u8>,
+}
+
+/// Decides, for an extracted name, whether it clashes with a stream label
+/// (and so takes the `_extracted` suffix).
+pub trait StreamClash {
+    fn clashes(&self, name: &[u8]) -> bool;
+}
+
+impl StreamClash for () {
+    fn clashes(&self, _: &[u8]) -> bool {
+        false
+    }
+}
+
+impl<F: Fn(&[u8]) -> bool> StreamClash for F {
+    fn clashes(&self, name: &[u8]) -> bool {
+        self(name)
+    }
+}
+
+struct Cursor<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Cursor<'a> {
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(&c) = self.b.get(self.i) {
+            if c == b' ' || c == b'\n' || c == b'\t' || c == b'\r' {
+                self.i += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn err(&self, msg: &'static str) -> JsonError {
+        JsonError { pos: self.i, msg }
+    }
+
+    /// Scans a string whose opening quote is at `self.i`; returns the span of
+    /// its raw contents and whether it has escapes.
+    #[inline]
+    fn string(&mut self) -> Result<(usize, usize, bool), JsonError> {
+        self.i += 1;
+        let start = self.i;
+        let mut escaped = false;
+        loop {
+            // Fast skip over ordinary bytes.
+            let rest = &self.b[self.i..];
+            let mut k = 0;
+            while k < rest.len() && STRING_CLASS[rest[k] as usize] == 0 {
+                k += 1;
+            }
+            self.i += k;
+            match self.peek() {
+                Some(b'"') => {
+                    let end = self.i;
+                    self.i += 1;
+                    return Ok((start, end, escaped));
+                }
+                Some(b'\\') => {
+                    escaped = true;
+                    self.i += 1;
+                    match self.peek() {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.i += 1,
+                        Some(b'u') => {
+                            let hex = self.b.get(self.i + 1..self.i + 5);
+                            if !hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
+                                return Err(self.err("invalid \\u escape"));
+                            }
+                            self.i += 5;
+                        }
+                        _ => return Err(self.err("invalid escape")),
+                    }
+                }
+                Some(_) => return Err(self.err("control character in string")),
+                None => return Err(self.err("unterminated string")),
+            }
+        }
+    }
+
+    fn number(&mut self) -> Result<(), JsonError> {
+        let b = self.b;
+        if b.get(self.i) == Some(&b'-') {
+            self.i += 1;
+        }
+        match b.get(self.i) {
+            Some(b'0') => self.i += 1,
+            Some(b'1'..=b'9') => {
+                while b.get(self.i).is_some_and(u8::is_ascii_digit) {
+                    self.i += 1;
+                }
+            }
+            _ => return Err(self.err("invalid number")),
+        }
+        if b.get(self.i) == Some(&b'.') {
+            self.i += 1;
+            if !b.get(self.i).is_some_and(u8::is_ascii_digit) {
+                return Err(self.err("invalid number"));
+            }
+            while b.get(self.i).is_some_and(u8::is_ascii_digit) {
+                self.i += 1;
+            }
+        }
+        if matches!(b.get(self.i), Some(b'e' | b'E')) {
+            self.i += 1;
+            if matches!(b.get(self.i), Some(b'+' | b'-')) {
+                self.i += 1;
+            }
+            if !b.get(self.i).is_some_and(u8::is_ascii_digit) {
+                return Err(self.err("invalid number"));
+            }
+            while b.get(self.i).is_some_and(u8::is_ascii_digit) {
+                self.i += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn literal(&mut self, word: &'static [u8]) -> Result<(), JsonError> {
+        if self.b[self.i..].starts_with(word) {
+            self.i += word.len();
+            Ok(())
+        } else {
+            Err(self.err("invalid literal"))
+        }
+    }
+
+    /// Validates any value without extracting it.
+    fn skip_value(&mut self, depth: usize) -> Result<(), JsonError> {
+        if depth > MAX_DEPTH {
+            return Err(self.err("nested too deeply"));
+        }
+        match self.peek() {
+            Some(b'"') => self.string().map(|_| ()),
+            Some(b'{') => {
+                self.i += 1;
+                self.ws();
+                if self.peek() == Some(b'}') {
+                    self.i += 1;
+                    return Ok(());
+                }
+                loop {
+                    if self.peek() != Some(b'"') {
+                        return Err(self.err("expected object key"));
+                    }
+                    self.string()?;
+                    self.ws();
+                    if self.peek() != Some(b':') {
+                        return Err(self.err("expected ':'"));
+                    }
+                    self.i += 1;
+                    self.ws();
+                    self.skip_value(depth + 1)?;
+                    self.ws();
+                    match self.peek() {
+                        Some(b',') => {
+                            self.i += 1;
+                            self.ws();
+                        }
+                        Some(b'}') => {
+                            self.i += 1;
+                            return Ok(());
+                        }
+                        _ => return Err(self.err("expected ',' or '}'")),
+                    }
+                }
+            }
+            Some(b'[') => {
+                self.i += 1;
+                self.ws();
+                if self.peek() == Some(b']') {
+                    self.i += 1;
+                    return Ok(());
+                }
+                loop {
+                    self.skip_value(depth + 1)?;
+                    self.ws();
+                    match self.peek() {
+                        Some(b',') => {
+                            self.i += 1;
+                            self.ws();
+                        }
+                        Some(b']') => {
+                            self.i += 1;
+                            return Ok(());
+                        }
+                        _ => return Err(self.err("expected ',' or ']'")),
+                    }
+                }
+            }
+            Some(b't') => self.literal(b"true"),
+            Some(b'f') => self.literal(b"false"),
+            Some(b'n') => self.literal(b"null"),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(_) => Err(self.err("unexpected character")),
+            None => Err(self.err("unexpected end of input")),
+        }
+    }
+}
+
+/// Unescapes the raw contents of a JSON string (already validated) into
+/// `out`. Lone surrogates become U+FFFD.
+pub fn unescape_into(raw: &[u8], out: &mut String) {
+    let mut i = 0;
+    let mut plain_start = 0;
+    let flush = |from: usize, to: usize, out: &mut String| {
+        // The line was validated as UTF-8 and escapes sit on ASCII
+        // boundaries, so these slices are valid UTF-8.
+        out.push_str(std::str::from_utf8(&raw[from..to]).unwrap_or("\u{FFFD}"));
+    };
+    while i < raw.len() {
+        if raw[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        flush(plain_start, i, out);
+        let c = raw.get(i + 1).copied().unwrap_or(b'\\');
+        i += 2;
+        match c {
+            b'n' => out.push('\n'),
+            b't' => out.push('\t'),
+            b'r' => out.push('\r'),
+            b'b' => out.push('\u{8}'),
+            b'f' => out.push('\u{c}'),
+            b'u' => {
+                let hi = hex4(raw.get(i..i + 4));
+                i += 4;
+                let ch = match hi {
+                    Some(h @ 0xD800..=0xDBFF) => {
+                        let lo = if raw.get(i) == Some(&b'\\') && raw.get(i + 1) == Some(&b'u') {
+                            hex4(raw.get(i + 2..i + 6))
+                        } else {
+                            None
+                        };
+                        match lo {
+                            Some(l @ 0xDC00..=0xDFFF) => {
+                                i += 6;
+                                char::from_u32(0x10000 + ((h - 0xD800) << 10) + (l - 0xDC00))
+                            }
+                            _ => None,
+                        }
+                    }
+                    Some(h) => char::from_u32(h),
+                    None => None,
+                };
+                out.push(ch.unwrap_or('\u{FFFD}'));
+            }
+            other => out.push(other as char),
+        }
+        plain_start = i;
+    }
+    flush(plain_start, raw.len().max(plain_start), out);
+}
+
+fn hex4(b: Option<&[u8]>) -> Option<u32> {
+    let b = b?;
+    let s = std::str::from_utf8(b).ok()?;
+    u32::from_str_radix(s, 16).ok()
+}
+
+impl JsonScanner {
+    pub fn new() -> Self {
+        JsonScanner::default()
+    }
+
+    /// Validates `line` as exactly one JSON object (whitespace around it
+    /// allowed) and stores the wanted fields in `out`. On error the fields
+    /// extracted before the error stay, as in Loki.
+    pub fn scan(
+        &mut self,
+        line: &[u8],
+        want: &Want,
+        clash: &impl StreamClash,
+        out: &mut Fields,
+    ) -> Result<(), JsonError> {
+        if std::str::from_utf8(line).is_err() {
+            let pos = std::str::from_utf8(line)
+                .map_err(|e| e.valid_up_to())
+                .err()
+                .unwrap_or(0);
+            return Err(JsonError {
+                pos,
+                msg: "invalid UTF-8",
+            });
+        }
+        let mut c = Cursor { b: line, i: 0 };
+        c.ws();
+        if c.peek() != Some(b'{') {
+            return Err(c.err(if c.peek().is_none() {
+                "empty line"
+            } else {
+                "not a JSON object"
+            }));
+        }
+        self.prefix.clear();
+        self.object(&mut c, 0, true, want, clash, out)?;
+        c.ws();
+        if c.i != line.len() {
+            return Err(c.err("trailing data after the object"));
+        }
+        Ok(())
+    }
+
+    /// Validates only (no extraction): is `line` exactly one JSON object?
+    pub fn validate(line: &[u8]) -> Result<(), JsonError> {
+        if let Err(e) = std::str::from_utf8(line) {
+            return Err(JsonError {
+                pos: e.valid_up_to(),
+                msg: "invalid UTF-8",
+            });
+        }
+        let mut c = Cursor { b: line, i: 0 };
+        c.ws();
+        if c.peek() != Some(b'{') {
+            return Err(c.err("not a JSON object"));
+        }
+        c.skip_value(0)?;
+        c.ws();
+        if c.i != line.len() {
+            return Err(c.err("trailing data after the object"));
+        }
+        Ok(())
+    }
+
+    /// Scans an object at the cursor, extracting when `extracting` is set
+    /// (the current prefix may hold wanted names).
+    fn object(
+        &mut self,
+        c: &mut Cursor<'_>,
+        depth: usize,
+        extracting: bool,
+        want: &Want,
+        clash: &impl StreamClash,
+        out: &mut Fields,
+    ) -> Result<(), JsonError> {
+        if !extracting {
+            return c.skip_value(depth);
+        }
+        if depth > MAX_DEPTH {
+            return Err(c.err("nested too deeply"));
+        }
+        c.i += 1; // '{'
+        c.ws();
+        if c.peek() == Some(b'}') {
+            c.i += 1;
+            return Ok(());
+        }
+        loop {
+            if c.peek() != Some(b'"') {
+                return Err(c.err("expected object key"));
+            }
+            let (ks, ke, kesc) = c.string()?;
+            c.ws();
+            if c.peek() != Some(b':') {
+                return Err(c.err("expected ':'"));
+            }
+            c.i += 1;
+            c.ws();
+            // Build the flattened, sanitized name of this key.
+            let prefix_len = self.prefix.len();
+            self.name.clear();
+            self.name.extend_from_slice(&self.prefix);
+            if !self.name.is_empty() {
+                self.name.push(b'_');
+            }
+            let raw_key = &c.b[ks..ke];
+            let simple = !kesc
+                && !raw_key.is_empty()
+                && !raw_key[0].is_ascii_digit()
+                && raw_key.iter().all(|&b| is_label_char(b));
+            let named = if simple {
+                self.name.extend_from_slice(raw_key);
+                true
+            } else {
+                self.key.clear();
+                unescape_into(raw_key, &mut self.key);
+                append_sanitized(&mut self.name, &self.key)
+            };
+            match c.peek() {
+                Some(b'{') => {
+                    let below = named && want.wants_below(&self.name);
+                    if below {
+                        std::mem::swap(&mut self.prefix, &mut self.name);
+                        let r = self.object(c, depth + 1, true, want, clash, out);
+                        std::mem::swap(&mut self.prefix, &mut self.name);
+                        self.prefix.truncate(prefix_len);
+                        r?;
+                    } else {
+                        c.skip_value(depth + 1)?;
+                    }
+                }
+                Some(b'"') => {
+                    let (vs, ve, vesc) = c.string()?;
+                    if named {
+                        self.emit(want, clash, out, |buf| {
+                            let raw = &c.b[vs..ve];
+                            if vesc {
+                                unescape_into(raw, buf);
+                                // Loki drops values holding U+FFFD.
+                                if buf.contains('\u{FFFD}') {
+                                    buf.clear();
+                                }
+                            } else {
+                                buf.push_str(std::str::from_utf8(raw).unwrap_or(""));
+                            }
+                        });
+                    }
+                }
+                Some(b'-' | b'0'..=b'9') => {
+                    let vs = c.i;
+                    c.number()?;
+                    if named {
+                        let raw = &c.b[vs..c.i];
+                        self.emit(want, clash, out, |buf| {
+                            buf.push_str(std::str::from_utf8(raw).unwrap_or(""))
+                        });
+                    }
+                }
+                Some(b't') => {
+                    c.literal(b"true")?;
+                    if named {
+                        self.emit(want, clash, out, |buf| buf.push_str("true"));
+                    }
+                }
+                Some(b'f') => {
+                    c.literal(b"false")?;
+                    if named {
+                        self.emit(want, clash, out, |buf| buf.push_str("false"));
+                    }
+                }
+                // Arrays and nulls are validated but not extracted.
+                _ => c.skip_value(depth + 1)?,
+            }
+            c.ws();
+            match c.peek() {
+                Some(b',') => {
+                    c.i += 1;
+                    c.ws();
+                }
+                Some(b'}') => {
+                    c.i += 1;
+                    return Ok(());
+                }
+                _ => return Err(c.err("expected ',' or '}'")),
+            }
+        }
+    }
+
+    /// Stores the value for `self.name` if wanted, applying the
+    /// `_extracted` rule for names that are stream labels.
+    #[inline]
+    fn emit(
+        &mut self,
+        want: &Want,
+        clash: &impl StreamClash,
+        out: &mut Fields,
+        fill: impl FnOnce(&mut String),
+    ) {
+        if want.is_nothing() {
+            return;
+        }
+        if clash.clashes(&self.name) {
+            self.name.extend_from_slice(b"_extracted");
+        }
+        if want.wants(&self.name) {
+            out.set_with_name_bytes(&self.name, fill);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(line: &str, want: &Want) -> Result<Vec<(String, String)>, JsonError> {
+        let mut s = JsonScanner::new();
+        let mut f = Fields::new();
+        s.scan(line.as_bytes(), want, &(), &mut f)?;
+        Ok(f.iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect())
+    }
+
+    fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn flattens_like_loki() {
+        let got = scan(
+            r#"{"a":1,"b":"x\"y","n":{"c":true,"d":{"e":-1.5e3}},"arr":[1,2],"z":null,"k-ey":"v","1x":"w"}"#,
+            &Want::All,
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            pairs(&[
+                ("a", "1"),
+                ("b", "x\"y"),
+                ("n_c", "true"),
+                ("n_d_e", "-1.5e3"),
+                ("k_ey", "v"),
+                ("_1x", "w"),
+            ])
+        );
+    }
+
+    #[test]
+    fn extracts_only_wanted() {
+        let want = Want::names(["status", "http_ip"]);
+        let got = scan(
+            r#"{"status":503,"path":"/x","http":{"ip":"1.2.3.4","ua":"c"}}"#,
+            &want,
+        )
+        .unwrap();
+        assert_eq!(got, pairs(&[("status", "503"), ("http_ip", "1.2.3.4")]));
+    }
+
+    #[test]
+    fn validates_strictly() {
+        for bad in [
+            "",
+            "   ",
+            "[1,2]",
+            "42",
+            "\"s\"",
+            r#"{"a":1"#,
+            r#"{"a":1,}"#,
+            r#"{"a":01}"#,
+            r#"{"a":1.}"#,
+            r#"{"a":tru}"#,
+            r#"{"a":"\x"}"#,
+            "{\"a\":\"tab\there\"}",
+            r#"{"a":1} x"#,
+            r#"{"a":1}{"b":2}"#,
+            r#"{a:1}"#,
+            r#"{"a" 1}"#,
+            r#"{"a":"\u12"}"#,
+        ] {
+            assert!(scan(bad, &Want::All).is_err(), "{bad:?} should be invalid");
+            assert!(JsonScanner::validate(bad.as_bytes()).is_err(), "{bad:?}");
+        }
+        for good in [
+            "{}",
+            " {\"a\" : [ {\"b\":[]} , 1e-3, -0, \"\\u00e9\\ud83d\\ude00\" ] } ",
+            r#"{"a":{"b":{"c":{}}}}"#,
+        ] {
+            assert!(scan(good, &Want::All).is_ok(), "{good:?} should be valid");
+            assert!(JsonScanner::validate(good.as_bytes()).is_ok(), "{good:?}");
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_is_an_error() {
+        let mut s = JsonScanner::new();
+        let mut f = Fields::new();
+        let e = s
+            .scan(b"{\"a\":\"\xff\"}", &Want::All, &(), &mut f)
+            .unwrap_err();
+        assert_eq!(e.msg, "invalid UTF-8");
+    }
+
+    #[test]
+    fn unescapes_unicode() {
+        let got = scan(r#"{"q":"caf\u00e9 \ud83d\ude00\n"}"#, &Want::All).unwrap();
+        assert_eq!(got, pairs(&[("q", "café 😀\n")]));
+        // A lone surrogate becomes U+FFFD, which Loki drops to "".
+        let got = scan(r#"{"q":"\ud800"}"#, &Want::All).unwrap();
+        assert_eq!(got, pairs(&[("q", "")]));
+    }
+
+    #[test]
+    fn stream_label_clash_gets_suffix() {
+        let mut s = JsonScanner::new();
+        let mut f = Fields::new();
+        let clash = |n: &[u8]| n == b"filename";
+        s.scan(br#"{"filename":"x","a":"1"}"#, &Want::All, &clash, &mut f)
+            .unwrap();
+        assert_eq!(f.get("filename_extracted"), Some("x"));
+        assert_eq!(f.get("filename"), None);
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let deep = format!("{{\"a\":{}1{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(scan(&deep, &Want::All).is_err());
+        let deep_obj = format!("{}{}", "{\"a\":".repeat(10_000), "}".repeat(10_000));
+        assert!(scan(&deep_obj, &Want::All).is_err());
+    }
+
+    #[test]
+    fn partial_fields_kept_on_error() {
+        let mut s = JsonScanner::new();
+        let mut f = Fields::new();
+        assert!(s
+            .scan(br#"{"status":500,"pa"#, &Want::All, &(), &mut f)
+            .is_err());
+        assert_eq!(f.get("status"), Some("500"));
+    }
+}

@@ -1,0 +1,203 @@
+//! Decoders: how a line of a given log format becomes fields, labels and an
+//! event time.
+//!
+//! Each format is one file with a `decode` function; the set of formats is
+//! listed once, in [`Format`]. Decoding never fails hard: a line its format
+//! cannot decode completely is reported as not a record (malformed) and is
+//! still passed on with whatever was decoded before the failure.
+
+pub mod detect;
+pub mod fly;
+pub mod json;
+pub mod logfmt;
+pub mod nginx;
+
+use crate::record::{Fields, Labels};
+pub use json::Want;
+
+/// A built-in input format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// Plain text: every line is a record with no fields.
+    Raw,
+    /// NDJSON (structlog and friends).
+    Json,
+    Logfmt,
+    /// Fly.io log-shipper/NATS envelope, `flyctl logs --json`, and
+    /// `flyctl logs` plain output.
+    Fly,
+    /// nginx combined log format, with an optional trailing `$request_time`.
+    Nginx,
+}
+
+impl Format {
+    /// Every built-in format, in detection priority order.
+    pub const ALL: [Format; 5] = [
+        Format::Fly,
+        Format::Json,
+        Format::Nginx,
+        Format::Logfmt,
+        Format::Raw,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Raw => "raw",
+            Format::Json => "json",
+            Format::Logfmt => "logfmt",
+            Format::Fly => "fly",
+            Format::Nginx => "nginx",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Format::Raw => "plain text lines, no fields",
+            Format::Json => {
+                "one JSON object per line (structlog, NDJSON); nested keys flatten as a_b"
+            }
+            Format::Logfmt => "key=value pairs",
+            Format::Fly => {
+                "Fly.io log-shipper envelope, flyctl logs --json, flyctl logs plain output"
+            }
+            Format::Nginx => "nginx/apache combined log, optional trailing $request_time",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+/// The result of decoding one line, in buffers reused across lines.
+#[derive(Default)]
+pub struct Decoded {
+    /// Fields the format decoded (labels to the query at once, like Loki's
+    /// structured metadata).
+    pub fields: Fields,
+    /// Stream labels that come with each line (Fly's `app`, `region`,
+    /// `instance`).
+    pub line_labels: Fields,
+    /// For envelope formats: the app's own line.
+    pub app_line: Vec<u8>,
+    pub has_app_line: bool,
+    /// Event time from the record, if it has one.
+    pub ts: Option<i64>,
+    /// The (app) line is exactly one valid JSON object, so a `| json` stage
+    /// has nothing left to do.
+    pub json_object: bool,
+    /// The line decoded as logfmt without error.
+    pub logfmt_ok: bool,
+}
+
+impl Decoded {
+    pub fn reset(&mut self) {
+        self.fields.clear();
+        self.line_labels.clear();
+        self.app_line.clear();
+        self.has_app_line = false;
+        self.ts = None;
+        self.json_object = false;
+        self.logfmt_ok = false;
+    }
+
+    /// The line a query sees: the app's line for envelopes, else the input
+    /// line.
+    pub fn line<'a>(&'a self, input: &'a [u8]) -> &'a [u8] {
+        if self.has_app_line {
+            &self.app_line
+        } else {
+            input
+        }
+    }
+}
+
+/// What a decoder needs to know besides the line.
+pub struct DecodeCtx<'a> {
+    /// Fields the query reads (the decoder may extract more, never fewer).
+    pub want: &'a Want,
+    /// Whether the event time is needed (`--since`, JSON output, …).
+    pub need_ts: bool,
+    /// The input's stream labels: extracted names that clash get the
+    /// `_extracted` suffix, as in Loki.
+    pub stream: &'a Labels,
+}
+
+/// Field names, in priority order, that carry a JSON record's event time.
+pub const TIME_FIELDS: [&str; 3] = ["timestamp", "time", "ts"];
+
+/// Per-worker decoder state.
+#[derive(Default)]
+pub struct Decoder {
+    json: json::JsonScanner,
+    fly: fly::FlyScratch,
+}
+
+impl Decoder {
+    pub fn new() -> Self {
+        Decoder::default()
+    }
+
+    /// Decodes `line` as `format` into `out` (reset first). Returns whether
+    /// the line is a complete record; a `false` line is malformed but kept.
+    pub fn decode(
+        &mut self,
+        format: Format,
+        line: &[u8],
+        ctx: &DecodeCtx<'_>,
+        out: &mut Decoded,
+    ) -> bool {
+        out.reset();
+        match format {
+            Format::Raw => true,
+            Format::Json => decode_json(&mut self.json, line, ctx, out),
+            Format::Logfmt => logfmt::decode(line, ctx, out),
+            Format::Fly => fly::decode(&mut self.fly, &mut self.json, line, ctx, out),
+            Format::Nginx => nginx::decode(line, ctx, out),
+        }
+    }
+
+    pub fn json_scanner(&mut self) -> &mut json::JsonScanner {
+        &mut self.json
+    }
+}
+
+/// Decodes one JSON object line (shared by the `json` format and the inner
+/// line of Fly envelopes).
+pub fn decode_json(
+    scanner: &mut json::JsonScanner,
+    line: &[u8],
+    ctx: &DecodeCtx<'_>,
+    out: &mut Decoded,
+) -> bool {
+    let clash = |n: &[u8]| std::str::from_utf8(n).is_ok_and(|n| ctx.stream.contains(n));
+    let ok = scanner
+        .scan(line, ctx.want, &clash, &mut out.fields)
+        .is_ok();
+    out.json_object = ok;
+    if ctx.need_ts {
+        out.ts = TIME_FIELDS
+            .iter()
+            .find_map(|n| out.fields.get(n))
+            .and_then(|v| crate::time::parse_event_time(v.as_bytes()));
+    }
+    ok
+}
+
+/// Wanted names plus the event-time fields when the time is needed.
+pub fn want_with_time(want: &Want, need_ts: bool) -> Want {
+    match want {
+        Want::All => Want::All,
+        _ if !need_ts => want.clone(),
+        Want::Names(v) => {
+            let mut v = v.clone();
+            for t in TIME_FIELDS {
+                if !v.iter().any(|n| n == t) {
+                    v.push(t.to_string());
+                }
+            }
+            Want::Names(v)
+        }
+        Want::Nothing => Want::names(TIME_FIELDS),
+    }
+}

@@ -1,0 +1,39 @@
+//! nagare (流れ, "stream"): a log-analytics stream processor that speaks
+//! LogQL.
+//!
+//! The crate reads as its pipeline:
+//!
+//! ```text
+//! source ──bytes──▶ framing ──lines──▶ decode ──fields──▶ logql ──▶ output
+//! ```
+//!
+//! - [`source`]: stdin, files, gzip, globs, followed files;
+//! - [`framing`]: chunks of whole lines, line-length limit;
+//! - [`decode`]: json, logfmt, Fly, nginx, and format detection;
+//! - [`logql`]: the query language: AST, parser, compiled pipeline;
+//! - [`engine`]: the parallel, order-keeping batch runner;
+//! - [`output`]: printers; [`cmd`]: the commands; [`cli`]: flags.
+//!
+//! ```
+//! use nagare::logql::{parse, ast::Expr, pipeline::{CompiledQuery, CompileOptions, Exec, InputInfo}};
+//! use nagare::decode::Format;
+//! use nagare::record::Labels;
+//!
+//! let Expr::Log(log) = parse(r#"| json | status >= 500"#).unwrap() else { unreachable!() };
+//! let q = CompiledQuery::compile(&log, CompileOptions::default()).unwrap();
+//! let input = InputInfo { name: "-".into(), labels: Labels::new(), format: Format::Json, selected: true };
+//! let mut exec = Exec::new(&q, None);
+//! assert!(exec.process(&input, br#"{"status":503}"#, 0));
+//! assert!(!exec.process(&input, br#"{"status":200}"#, 0));
+//! ```
+
+pub mod cli;
+pub mod cmd;
+pub mod decode;
+pub mod engine;
+pub mod framing;
+pub mod logql;
+pub mod output;
+pub mod record;
+pub mod source;
+pub mod time;

@@ -1,0 +1,373 @@
+//! Label filters, with Loki's semantics exactly:
+//!
+//! - a string filter reads a missing label as "" (so `q=""` matches records
+//!   without `q`); regex matchers are anchored;
+//! - a numeric, duration or bytes filter passes a line that already carries
+//!   `__error__`, drops a line that lacks the label, and on a value that
+//!   does not parse sets `__error__="LabelFilterErr"` and passes the line;
+//! - `and` stops at the first false side; `or` evaluates both sides (so both
+//!   may set errors), as Loki's `BinaryLabelFilter` does.
+
+use regex::Regex;
+
+use super::ast::{CmpOp, LabelFilter, MatchOp};
+use super::CompileError;
+
+pub const LABEL_FILTER_ERR: &str = "LabelFilterErr";
+
+#[derive(Debug)]
+pub enum StrMatch {
+    Eq(String),
+    Neq(String),
+    Re(Regex),
+    Nre(Regex),
+}
+
+impl StrMatch {
+    pub fn compile(op: MatchOp, value: &str, pos: usize) -> Result<StrMatch, CompileError> {
+        let anchored = || {
+            Regex::new(&format!("^(?s:{value})$"))
+                .map_err(|e| CompileError::new(pos, format!("invalid regex {value:?}: {e}")))
+        };
+        Ok(match op {
+            MatchOp::Eq => StrMatch::Eq(value.to_string()),
+            MatchOp::Neq => StrMatch::Neq(value.to_string()),
+            MatchOp::Re => StrMatch::Re(anchored()?),
+            MatchOp::Nre => StrMatch::Nre(anchored()?),
+        })
+    }
+
+    #[inline]
+    pub fn matches(&self, v: &str) -> bool {
+        match self {
+            StrMatch::Eq(s) => v == s,
+            StrMatch::Neq(s) => v != s,
+            StrMatch::Re(r) => r.is_match(v),
+            StrMatch::Nre(r) => !r.is_match(v),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    Number,
+    Duration,
+    Bytes,
+}
+
+#[derive(Debug)]
+pub enum LabelFilterExec {
+    And(Box<LabelFilterExec>, Box<LabelFilterExec>),
+    Or(Box<LabelFilterExec>, Box<LabelFilterExec>),
+    Str {
+        name: String,
+        m: StrMatch,
+    },
+    Cmp {
+        name: String,
+        kind: Kind,
+        op: CmpOp,
+        value: f64,
+    },
+}
+
+/// What a label filter reads and may write: label values, and the line's
+/// error state.
+pub trait FilterState {
+    fn label(&self, name: &str) -> Option<&str>;
+    fn has_error(&self) -> bool;
+    fn set_error(&mut self, err: &'static str, details: &str);
+}
+
+impl LabelFilterExec {
+    pub fn compile(f: &LabelFilter) -> Result<LabelFilterExec, CompileError> {
+        Ok(match f {
+            LabelFilter::And(a, b) => LabelFilterExec::And(
+                Box::new(LabelFilterExec::compile(a)?),
+                Box::new(LabelFilterExec::compile(b)?),
+            ),
+            LabelFilter::Or(a, b) => LabelFilterExec::Or(
+                Box::new(LabelFilterExec::compile(a)?),
+                Box::new(LabelFilterExec::compile(b)?),
+            ),
+            LabelFilter::String {
+                name,
+                op,
+                value,
+                pos,
+            } => LabelFilterExec::Str {
+                name: name.clone(),
+                m: StrMatch::compile(*op, value, *pos)?,
+            },
+            LabelFilter::Number {
+                name, op, value, ..
+            } => LabelFilterExec::Cmp {
+                name: name.clone(),
+                kind: Kind::Number,
+                op: *op,
+                value: *value,
+            },
+            LabelFilter::Duration {
+                name, op, value, ..
+            } => LabelFilterExec::Cmp {
+                name: name.clone(),
+                kind: Kind::Duration,
+                op: *op,
+                value: *value,
+            },
+            LabelFilter::Bytes {
+                name, op, value, ..
+            } => LabelFilterExec::Cmp {
+                name: name.clone(),
+                kind: Kind::Bytes,
+                op: *op,
+                value: *value,
+            },
+            LabelFilter::Ip { pos, .. } => {
+                return Err(CompileError::new(
+                    *pos,
+                    "ip() label filters are not supported yet",
+                ))
+            }
+        })
+    }
+
+    /// Label names the filter reads.
+    pub fn names(&self, out: &mut Vec<String>) {
+        match self {
+            LabelFilterExec::And(a, b) | LabelFilterExec::Or(a, b) => {
+                a.names(out);
+                b.names(out);
+            }
+            LabelFilterExec::Str { name, .. } | LabelFilterExec::Cmp { name, .. } => {
+                out.push(name.clone())
+            }
+        }
+    }
+
+    pub fn eval(&self, st: &mut dyn FilterState) -> bool {
+        match self {
+            LabelFilterExec::And(a, b) => a.eval(st) && b.eval(st),
+            LabelFilterExec::Or(a, b) => {
+                let l = a.eval(st);
+                let r = b.eval(st);
+                l || r
+            }
+            LabelFilterExec::Str { name, m } => m.matches(st.label(name).unwrap_or("")),
+            LabelFilterExec::Cmp {
+                name,
+                kind,
+                op,
+                value,
+            } => {
+                if st.has_error() {
+                    return true;
+                }
+                let Some(v) = st.label(name) else {
+                    return false;
+                };
+                let parsed = match kind {
+                    Kind::Number => parse_number(v),
+                    Kind::Duration => parse_go_duration(v),
+                    Kind::Bytes => parse_bytes(v),
+                };
+                match parsed {
+                    Ok(x) => op.holds(x, *value),
+                    Err(details) => {
+                        st.set_error(LABEL_FILTER_ERR, &details);
+                        true
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A label value as a number, like Go's `strconv.ParseFloat`.
+pub fn parse_number(v: &str) -> Result<f64, String> {
+    let t = v;
+    t.parse::<f64>()
+        .map_err(|_| format!("strconv.ParseFloat: parsing {v:?}: invalid syntax"))
+}
+
+/// A label value as Go's `time.ParseDuration` reads it (`1.5s`, `250ms`,
+/// `1h2m`, `0`), in seconds.
+pub fn parse_go_duration(v: &str) -> Result<f64, String> {
+    let err = || format!("time: invalid duration {v:?}");
+    let (neg, s) = match v.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, v.strip_prefix('+').unwrap_or(v)),
+    };
+    if s == "0" {
+        return Ok(0.0);
+    }
+    if s.is_empty() {
+        return Err(err());
+    }
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut total = 0.0;
+    while i < b.len() {
+        let start = i;
+        while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.') {
+            i += 1;
+        }
+        if start == i {
+            return Err(err());
+        }
+        let n: f64 = s[start..i].parse().map_err(|_| err())?;
+        let us = i;
+        while i < b.len() && !(b[i].is_ascii_digit() || b[i] == b'.') {
+            i += 1;
+        }
+        let unit = match &s[us..i] {
+            "ns" => 1e-9,
+            "us" | "µs" | "μs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(err()),
+        };
+        total += n * unit;
+    }
+    Ok(if neg { -total } else { total })
+}
+
+/// A label value as go-humanize's `ParseBytes` reads it (`42 MB`, `1.5KiB`,
+/// `1024`), in bytes.
+pub fn parse_bytes(v: &str) -> Result<f64, String> {
+    let err = || format!("strconv.ParseFloat: parsing {v:?}: invalid syntax");
+    let s = v.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ','))
+        .unwrap_or(s.len());
+    let num: f64 = s[..split].replace(',', "").parse().map_err(|_| err())?;
+    let unit = s[split..].trim().to_ascii_lowercase();
+    let mult = match unit.as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "ki" | "kib" => 1024.0,
+        "m" | "mb" => 1e6,
+        "mi" | "mib" => 1024.0f64.powi(2),
+        "g" | "gb" => 1e9,
+        "gi" | "gib" => 1024.0f64.powi(3),
+        "t" | "tb" => 1e12,
+        "ti" | "tib" => 1024.0f64.powi(4),
+        "p" | "pb" => 1e15,
+        "pi" | "pib" => 1024.0f64.powi(5),
+        "e" | "eb" => 1e18,
+        "ei" | "eib" => 1024.0f64.powi(6),
+        _ => return Err(format!("unhandled size name: {unit}")),
+    };
+    Ok(num * mult)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct St {
+        labels: Vec<(&'static str, &'static str)>,
+        err: Option<&'static str>,
+    }
+    impl FilterState for St {
+        fn label(&self, name: &str) -> Option<&str> {
+            if name == "__error__" {
+                return self.err;
+            }
+            self.labels
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| *v)
+        }
+        fn has_error(&self) -> bool {
+            self.err.is_some()
+        }
+        fn set_error(&mut self, err: &'static str, _: &str) {
+            self.err = Some(err);
+        }
+    }
+
+    fn cmp(name: &str, op: CmpOp, value: f64) -> LabelFilterExec {
+        LabelFilterExec::Cmp {
+            name: name.into(),
+            kind: Kind::Number,
+            op,
+            value,
+        }
+    }
+
+    #[test]
+    fn numeric_semantics() {
+        let f = cmp("status", CmpOp::Gte, 500.0);
+        let mut s = St {
+            labels: vec![("status", "503")],
+            err: None,
+        };
+        assert!(f.eval(&mut s));
+        let mut s = St {
+            labels: vec![("status", "200")],
+            err: None,
+        };
+        assert!(!f.eval(&mut s));
+        // Missing label: dropped.
+        let mut s = St {
+            labels: vec![],
+            err: None,
+        };
+        assert!(!f.eval(&mut s));
+        // A line with an error passes.
+        let mut s = St {
+            labels: vec![],
+            err: Some("JSONParserErr"),
+        };
+        assert!(f.eval(&mut s));
+        // A value that does not parse: error set, line passes.
+        let mut s = St {
+            labels: vec![("status", "abc")],
+            err: None,
+        };
+        assert!(f.eval(&mut s));
+        assert_eq!(s.err, Some(LABEL_FILTER_ERR));
+    }
+
+    #[test]
+    fn string_reads_missing_as_empty_and_regex_is_anchored() {
+        let f = LabelFilterExec::Str {
+            name: "q".into(),
+            m: StrMatch::compile(MatchOp::Eq, "", 0).unwrap(),
+        };
+        let mut s = St {
+            labels: vec![],
+            err: None,
+        };
+        assert!(f.eval(&mut s));
+        let f = LabelFilterExec::Str {
+            name: "path".into(),
+            m: StrMatch::compile(MatchOp::Re, "/v1", 0).unwrap(),
+        };
+        let mut s = St {
+            labels: vec![("path", "/v1/x")],
+            err: None,
+        };
+        assert!(!f.eval(&mut s));
+        let mut s = St {
+            labels: vec![("path", "/v1")],
+            err: None,
+        };
+        assert!(f.eval(&mut s));
+    }
+
+    #[test]
+    fn units() {
+        assert_eq!(parse_go_duration("1.5s"), Ok(1.5));
+        assert_eq!(parse_go_duration("1h2m"), Ok(3720.0));
+        assert_eq!(parse_go_duration("250ms"), Ok(0.25));
+        assert!(parse_go_duration("12").is_err());
+        assert_eq!(parse_bytes("42 MB"), Ok(42e6));
+        assert_eq!(parse_bytes("1KiB"), Ok(1024.0));
+        assert_eq!(parse_bytes("1024"), Ok(1024.0));
+        assert!(parse_bytes("x").is_err());
+    }
+}

@@ -1,0 +1,152 @@
+//! Line filters (`|= != |~ !~ |> !>`), compiled to run on raw bytes.
+//!
+//! Substring filters use memchr's SIMD `memmem`; regex filters are
+//! unanchored (`|~ "err"` finds `err` anywhere), as in Loki; `or`
+//! alternatives match if any alternative does, and the negated operators
+//! keep a line only if none does.
+
+use memchr::memmem::Finder;
+use regex::bytes::Regex;
+
+use super::ast::{LineFilter, LineFilterOp, LineFilterValue};
+use super::pattern::Pattern;
+use super::CompileError;
+
+#[derive(Debug)]
+pub enum LineFilterExec {
+    Contains(Vec<Finder<'static>>),
+    NotContains(Vec<Finder<'static>>),
+    Regex {
+        re: Regex,
+        negated: bool,
+    },
+    Pattern {
+        patterns: Vec<Pattern>,
+        negated: bool,
+    },
+}
+
+impl LineFilterExec {
+    pub fn compile(f: &LineFilter) -> Result<LineFilterExec, CompileError> {
+        let mut texts = Vec::new();
+        for v in &f.values {
+            match v {
+                LineFilterValue::Text(t) => texts.push(t.clone()),
+                LineFilterValue::Ip(_) => {
+                    return Err(CompileError::new(
+                        f.pos,
+                        "ip() line filters are not supported yet",
+                    ))
+                }
+            }
+        }
+        let finders = || {
+            texts
+                .iter()
+                .map(|t| Finder::new(t.as_bytes()).into_owned())
+                .collect()
+        };
+        Ok(match f.op {
+            LineFilterOp::Contains => LineFilterExec::Contains(finders()),
+            LineFilterOp::NotContains => LineFilterExec::NotContains(finders()),
+            LineFilterOp::Match | LineFilterOp::NotMatch => {
+                let joined = texts
+                    .iter()
+                    .map(|t| format!("(?:{t})"))
+                    .collect::<Vec<_>>()
+                    .join("|");
+                let re = Regex::new(&joined).map_err(|e| {
+                    CompileError::new(f.pos, format!("invalid regex in line filter: {e}"))
+                })?;
+                LineFilterExec::Regex {
+                    re,
+                    negated: f.op == LineFilterOp::NotMatch,
+                }
+            }
+            LineFilterOp::Pattern | LineFilterOp::NotPattern => {
+                let patterns = texts
+                    .iter()
+                    .map(|t| Pattern::parse(t).map_err(|m| CompileError::new(f.pos, m)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                LineFilterExec::Pattern {
+                    patterns,
+                    negated: f.op == LineFilterOp::NotPattern,
+                }
+            }
+        })
+    }
+
+    #[inline]
+    pub fn matches(&self, line: &[u8]) -> bool {
+        match self {
+            LineFilterExec::Contains(fs) => fs.iter().any(|f| f.find(line).is_some()),
+            LineFilterExec::NotContains(fs) => !fs.iter().any(|f| f.find(line).is_some()),
+            LineFilterExec::Regex { re, negated } => re.is_match(line) != *negated,
+            LineFilterExec::Pattern { patterns, negated } => {
+                patterns.iter().any(|p| p.test(line)) != *negated
+            }
+        }
+    }
+
+    /// A single non-empty literal that every matching line contains, so
+    /// candidate lines can be found by searching a whole chunk at once.
+    pub fn required_literal(&self) -> Option<&Finder<'static>> {
+        match self {
+            LineFilterExec::Contains(fs) if fs.len() == 1 && !fs[0].needle().is_empty() => {
+                Some(&fs[0])
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lf(op: LineFilterOp, vals: &[&str]) -> LineFilterExec {
+        LineFilterExec::compile(&LineFilter {
+            op,
+            values: vals
+                .iter()
+                .map(|v| LineFilterValue::Text(v.to_string()))
+                .collect(),
+            pos: 0,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn contains_and_or() {
+        let f = lf(LineFilterOp::Contains, &["locked", "busy"]);
+        assert!(f.matches(b"database is locked"));
+        assert!(f.matches(b"busy"));
+        assert!(!f.matches(b"fine"));
+        let f = lf(LineFilterOp::NotContains, &["locked", "busy"]);
+        assert!(!f.matches(b"database is locked"));
+        assert!(f.matches(b"fine"));
+        assert!(lf(LineFilterOp::Contains, &[""]).matches(b"anything"));
+    }
+
+    #[test]
+    fn regex_is_unanchored() {
+        let f = lf(LineFilterOp::Match, &["err(or)?"]);
+        assert!(f.matches(b"an error happened"));
+        let f = lf(LineFilterOp::NotMatch, &["^GET"]);
+        assert!(f.matches(b"POST /"));
+        assert!(!f.matches(b"GET /"));
+        let f = lf(LineFilterOp::Match, &["(?i)ERROR"]);
+        assert!(f.matches(b"error"));
+    }
+
+    #[test]
+    fn invalid_regex_is_a_compile_error() {
+        let e = LineFilterExec::compile(&LineFilter {
+            op: LineFilterOp::Match,
+            values: vec![LineFilterValue::Text("(".into())],
+            pos: 7,
+        })
+        .unwrap_err();
+        assert_eq!(e.pos, 7);
+    }
+}

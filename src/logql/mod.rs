@@ -1,0 +1,41 @@
+//! LogQL: the syntax tree, the parser, and the compiled log pipeline.
+//!
+//! `parse` turns text into an [`ast::Expr`]; [`pipeline::CompiledQuery`]
+//! compiles a log query into executable stages; [`pipeline::Exec`] runs them
+//! line by line with reused buffers.
+
+pub mod ast;
+pub mod error;
+pub mod explain;
+pub mod label_filter;
+pub mod line_filter;
+pub mod parser;
+pub mod parsers;
+pub mod pattern;
+pub mod pipeline;
+pub mod template;
+
+pub use error::QueryError;
+pub use parser::parse;
+
+/// A query that parses but cannot be compiled (bad regex, bad template,
+/// unsupported construct); `pos` is a byte offset into the query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompileError {
+    pub pos: usize,
+    pub message: String,
+}
+
+impl CompileError {
+    pub fn new(pos: usize, message: impl Into<String>) -> Self {
+        CompileError {
+            pos,
+            message: message.into(),
+        }
+    }
+
+    /// As a [`QueryError`] against the query text, for uniform reporting.
+    pub fn into_query_error(self, query: &str) -> QueryError {
+        QueryError::new(query, self.pos, self.message)
+    }
+}

@@ -1,0 +1,640 @@
+//! A log query compiled for execution, and the per-worker state that runs it
+//! over lines.
+//!
+//! Order of work for one line, cheapest first: the stream selector (once
+//! per input, or per line for formats whose lines carry stream labels), the
+//! leading line filters on the raw bytes, then decoding (only the fields the
+//! query reads), the time range, and the stages in the order written.
+
+use memchr::memmem::Finder;
+
+use super::ast::{LabelFormatOp, LabelSelectorItem, LogExpr, MatchOp, Parser, Stage};
+use super::label_filter::{FilterState, LabelFilterExec, StrMatch};
+use super::line_filter::LineFilterExec;
+use super::parsers::{self, ParserExec};
+use super::template::{Template, TemplateData};
+use super::CompileError;
+use crate::decode::{self, DecodeCtx, Decoded, Decoder, Format, Want};
+use crate::record::Labels;
+
+/// One compiled stream matcher.
+#[derive(Debug)]
+pub struct MatcherExec {
+    pub name: String,
+    pub m: StrMatch,
+}
+
+#[derive(Debug)]
+enum StageExec {
+    LineFilter(LineFilterExec),
+    Parser(ParserExec),
+    LabelFilter(LabelFilterExec),
+    LineFormat(Template),
+    LabelFormat(Vec<LabelFormatExec>),
+    Drop(Vec<SelectorExec>),
+    Keep(Vec<SelectorExec>),
+}
+
+#[derive(Debug)]
+enum LabelFormatExec {
+    Rename { dst: String, src: String },
+    Template { dst: String, t: Template },
+}
+
+#[derive(Debug)]
+struct SelectorExec {
+    name: String,
+    m: Option<StrMatch>,
+}
+
+/// Options that change what the pipeline must produce.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CompileOptions {
+    /// Every label is printed (`--output jsonl`), so decoders extract all.
+    pub all_labels: bool,
+    /// Event time is needed (`--since`, `--until`, JSON output).
+    pub need_ts: bool,
+}
+
+/// A log query ready to run.
+#[derive(Debug)]
+pub struct CompiledQuery {
+    pub matchers: Vec<MatcherExec>,
+    /// Line filters written before any other stage: they run on raw bytes
+    /// before decoding.
+    pre_filters: Vec<LineFilterExec>,
+    stages: Vec<StageExec>,
+    /// Fields the query reads.
+    pub want: Want,
+    pub need_ts: bool,
+    all_labels: bool,
+}
+
+impl CompiledQuery {
+    pub fn compile(expr: &LogExpr, opts: CompileOptions) -> Result<CompiledQuery, CompileError> {
+        let matchers = expr
+            .matchers
+            .iter()
+            .map(|m| {
+                Ok(MatcherExec {
+                    name: m.name.clone(),
+                    m: StrMatch::compile(m.op, &m.value, m.pos)?,
+                })
+            })
+            .collect::<Result<Vec<_>, CompileError>>()?;
+        let mut pre_filters = Vec::new();
+        let mut stages = Vec::new();
+        let mut names: Vec<String> = Vec::new();
+        let mut all = opts.all_labels;
+        for stage in &expr.stages {
+            let exec = match stage {
+                Stage::LineFilter(f) => {
+                    let lf = LineFilterExec::compile(f)?;
+                    if stages.is_empty() {
+                        pre_filters.push(lf);
+                        continue;
+                    }
+                    StageExec::LineFilter(lf)
+                }
+                Stage::Parser(p) => {
+                    if let Parser::Json(params) | Parser::Logfmt { params, .. } = p {
+                        names.extend(params.iter().map(|p| p.label.clone()));
+                    }
+                    StageExec::Parser(ParserExec::compile(p)?)
+                }
+                Stage::Decolorize => StageExec::Parser(ParserExec::Decolorize),
+                Stage::LabelFilter(f) => {
+                    let e = LabelFilterExec::compile(f)?;
+                    e.names(&mut names);
+                    StageExec::LabelFilter(e)
+                }
+                Stage::LineFormat(t) => {
+                    let tpl = compile_template(t, 0)?;
+                    names.extend(tpl.fields());
+                    StageExec::LineFormat(tpl)
+                }
+                Stage::LabelFormat(ops) => {
+                    let mut out = Vec::new();
+                    for op in ops {
+                        out.push(match op {
+                            LabelFormatOp::Rename { dst, src } => {
+                                names.push(src.clone());
+                                LabelFormatExec::Rename {
+                                    dst: dst.clone(),
+                                    src: src.clone(),
+                                }
+                            }
+                            LabelFormatOp::Template { dst, template } => {
+                                let t = compile_template(template, 0)?;
+                                names.extend(t.fields());
+                                LabelFormatExec::Template {
+                                    dst: dst.clone(),
+                                    t,
+                                }
+                            }
+                        });
+                    }
+                    StageExec::LabelFormat(out)
+                }
+                Stage::Drop(items) => StageExec::Drop(compile_selectors(items)?),
+                Stage::Keep(items) => {
+                    names.extend(items.iter().map(|i| i.name.clone()));
+                    StageExec::Keep(compile_selectors(items)?)
+                }
+                Stage::Unwrap(_) => {
+                    return Err(CompileError::new(
+                        0,
+                        "unwrap is only valid inside a range aggregation",
+                    ))
+                }
+            };
+            if matches!(exec, StageExec::Keep(_)) && opts.all_labels {
+                // `keep` bounds what is printed; only kept names are needed.
+                all = false;
+            }
+            stages.push(exec);
+        }
+        names.retain(|n| !n.starts_with("__error"));
+        names.sort();
+        names.dedup();
+        let want = if all { Want::All } else { Want::names(names) };
+        Ok(CompiledQuery {
+            matchers,
+            pre_filters,
+            stages,
+            want,
+            need_ts: opts.need_ts,
+            all_labels: opts.all_labels,
+        })
+    }
+
+    /// Whether a stream with these labels is selected (stream matchers are
+    /// checked against stream labels only, as in Loki).
+    pub fn selects(&self, labels: &dyn Fn(&str) -> Option<String>) -> bool {
+        self.matchers
+            .iter()
+            .all(|m| m.m.matches(labels(&m.name).as_deref().unwrap_or("")))
+    }
+
+    /// A literal every selected line contains, when one is known before
+    /// decoding: chunks can then be searched for it as a whole.
+    pub fn chunk_literal(&self) -> Option<&Finder<'static>> {
+        self.pre_filters.first().and_then(|f| f.required_literal())
+    }
+
+    fn needs_decode(&self, format: Format) -> bool {
+        format == Format::Fly || !self.stages.is_empty() || self.need_ts || self.all_labels
+    }
+}
+
+fn compile_template(src: &str, pos: usize) -> Result<Template, CompileError> {
+    Template::parse(src).map_err(|(at, msg)| {
+        CompileError::new(pos, format!("invalid template at byte {at}: {msg}"))
+    })
+}
+
+fn compile_selectors(items: &[LabelSelectorItem]) -> Result<Vec<SelectorExec>, CompileError> {
+    items
+        .iter()
+        .map(|i| {
+            Ok(SelectorExec {
+                name: i.name.clone(),
+                m: match &i.matcher {
+                    Some((op, v)) => Some(StrMatch::compile(*op, v, 0)?),
+                    None => None,
+                },
+            })
+        })
+        .collect()
+}
+
+/// Per-input facts the executor needs.
+#[derive(Debug)]
+pub struct InputInfo {
+    pub name: String,
+    pub labels: Labels,
+    pub format: Format,
+    /// Whether the stream selector matches the input's labels (formats
+    /// without per-line stream labels decide this once).
+    pub selected: bool,
+}
+
+/// Counters of what an executor saw.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Stats {
+    pub lines: u64,
+    pub decoded: u64,
+    pub malformed: u64,
+    pub truncated: u64,
+    pub matched: u64,
+}
+
+impl Stats {
+    pub fn add(&mut self, o: &Stats) {
+        self.lines += o.lines;
+        self.decoded += o.decoded;
+        self.malformed += o.malformed;
+        self.truncated += o.truncated;
+        self.matched += o.matched;
+    }
+}
+
+/// Mutable per-line state, reused line after line (one per worker).
+pub struct Exec<'q> {
+    q: &'q CompiledQuery,
+    decoder: Decoder,
+    /// What the format decoded, and the fields stages extracted since.
+    pub dec: Decoded,
+    err: Option<&'static str>,
+    err_details: String,
+    /// The line after `line_format`.
+    line_buf: Vec<u8>,
+    replaced: bool,
+    /// Stream and line labels have been copied into `dec.fields` (after
+    /// `drop`, `keep` or `label_format`), which is then the whole label set.
+    materialized: bool,
+    ts: i64,
+    scratch: parsers::Scratch,
+    render: String,
+    pub stats: Stats,
+    time_range: Option<(i64, i64)>,
+    want_ts: Want,
+}
+
+struct View<'a> {
+    dec: &'a Decoded,
+    stream: &'a Labels,
+    materialized: bool,
+    err: &'a mut Option<&'static str>,
+    details: &'a mut String,
+    line: &'a [u8],
+    ts: i64,
+}
+
+fn lookup<'a>(
+    name: &str,
+    dec: &'a Decoded,
+    stream: &'a Labels,
+    materialized: bool,
+    err: Option<&'static str>,
+    details: &'a str,
+) -> Option<&'a str> {
+    if name == "__error__" {
+        return err;
+    }
+    if name == "__error_details__" {
+        return err.map(|_| details).filter(|d| !d.is_empty());
+    }
+    if let Some(v) = dec.fields.get(name) {
+        return Some(v);
+    }
+    if materialized {
+        return None;
+    }
+    dec.line_labels.get(name).or_else(|| stream.get(name))
+}
+
+impl FilterState for View<'_> {
+    fn label(&self, name: &str) -> Option<&str> {
+        lookup(
+            name,
+            self.dec,
+            self.stream,
+            self.materialized,
+            *self.err,
+            self.details,
+        )
+    }
+    fn has_error(&self) -> bool {
+        self.err.is_some()
+    }
+    fn set_error(&mut self, err: &'static str, details: &str) {
+        *self.err = Some(err);
+        self.details.clear();
+        self.details.push_str(details);
+    }
+}
+
+impl TemplateData for View<'_> {
+    fn label(&self, name: &str) -> Option<&str> {
+        FilterState::label(self, name)
+    }
+    fn line(&self) -> &[u8] {
+        self.line
+    }
+    fn timestamp_ns(&self) -> i64 {
+        self.ts
+    }
+}
+
+impl<'q> Exec<'q> {
+    pub fn new(q: &'q CompiledQuery, time_range: Option<(i64, i64)>) -> Exec<'q> {
+        Exec {
+            q,
+            decoder: Decoder::new(),
+            dec: Decoded::default(),
+            err: None,
+            err_details: String::new(),
+            line_buf: Vec::new(),
+            replaced: false,
+            materialized: false,
+            ts: 0,
+            scratch: parsers::Scratch::default(),
+            render: String::new(),
+            stats: Stats::default(),
+            time_range,
+            want_ts: decode::want_with_time(&q.want, q.need_ts || time_range.is_some()),
+        }
+    }
+
+    pub fn query(&self) -> &'q CompiledQuery {
+        self.q
+    }
+
+    /// Runs the query on one line; returns whether it is selected. After a
+    /// `true`, [`Exec::line`], [`Exec::labels`] and [`Exec::timestamp`]
+    /// describe the result.
+    pub fn process(&mut self, input: &InputInfo, raw: &[u8], arrival_ns: i64) -> bool {
+        self.stats.lines += 1;
+        let q = self.q;
+        self.err = None;
+        self.replaced = false;
+        self.materialized = false;
+        self.ts = arrival_ns;
+        let fly = input.format == Format::Fly;
+        if !input.selected && !fly {
+            return false;
+        }
+        if !fly && !q.pre_filters.iter().all(|f| f.matches(raw)) {
+            return false;
+        }
+        if q.needs_decode(input.format) {
+            let need_ts = q.need_ts || self.time_range.is_some();
+            let ctx = DecodeCtx {
+                want: &self.want_ts,
+                need_ts,
+                stream: &input.labels,
+            };
+            let ok = self.decoder.decode(input.format, raw, &ctx, &mut self.dec);
+            self.stats.decoded += 1;
+            if !ok {
+                self.stats.malformed += 1;
+            }
+            if let Some(ts) = self.dec.ts {
+                self.ts = ts;
+            }
+        } else {
+            self.dec.reset();
+        }
+        if fly {
+            let dec = &self.dec;
+            let selected = q.matchers.iter().all(|m| {
+                let v = dec
+                    .line_labels
+                    .get(&m.name)
+                    .or_else(|| input.labels.get(&m.name))
+                    .unwrap_or("");
+                m.m.matches(v)
+            });
+            if !selected {
+                return false;
+            }
+            let line = self.dec.line(raw);
+            if !q.pre_filters.iter().all(|f| f.matches(line)) {
+                return false;
+            }
+        }
+        if let Some((start, end)) = self.time_range {
+            if self.ts < start || self.ts >= end {
+                return false;
+            }
+        }
+        for stage in &q.stages {
+            if !self.run_stage(stage, input, raw) {
+                return false;
+            }
+        }
+        self.stats.matched += 1;
+        true
+    }
+
+    fn run_stage(&mut self, stage: &StageExec, input: &InputInfo, raw: &[u8]) -> bool {
+        let line: &[u8] = if self.replaced {
+            &self.line_buf
+        } else if self.dec.has_app_line {
+            &self.dec.app_line
+        } else {
+            raw
+        };
+        match stage {
+            StageExec::LineFilter(f) => f.matches(line),
+            StageExec::Parser(p) => {
+                let stream = &input.labels;
+                let line_labels = &self.dec.line_labels;
+                let materialized = self.materialized;
+                let clash =
+                    |n: &str| !materialized && (stream.contains(n) || line_labels.contains(n));
+                let already = !self.replaced
+                    && match p {
+                        ParserExec::Json => self.dec.json_object,
+                        ParserExec::Logfmt {
+                            strict: _,
+                            keep_empty: false,
+                        } => self.dec.logfmt_ok,
+                        _ => false,
+                    };
+                if already {
+                    return true;
+                }
+                let out = p.run(
+                    line,
+                    &self.q.want,
+                    &clash,
+                    &mut self.scratch,
+                    &mut self.dec.fields,
+                );
+                match out {
+                    parsers::Outcome::Ok => {}
+                    parsers::Outcome::Error(e, details) => {
+                        self.err = Some(e);
+                        self.err_details.clear();
+                        self.err_details.push_str(&details);
+                    }
+                    parsers::Outcome::ReplaceLine(new_line) => {
+                        self.line_buf = new_line;
+                        self.replaced = true;
+                    }
+                }
+                true
+            }
+            StageExec::LabelFilter(f) => {
+                let mut view = View {
+                    dec: &self.dec,
+                    stream: &input.labels,
+                    materialized: self.materialized,
+                    err: &mut self.err,
+                    details: &mut self.err_details,
+                    line,
+                    ts: self.ts,
+                };
+                f.eval(&mut view)
+            }
+            StageExec::LineFormat(t) => {
+                let view = View {
+                    dec: &self.dec,
+                    stream: &input.labels,
+                    materialized: self.materialized,
+                    err: &mut self.err,
+                    details: &mut self.err_details,
+                    line,
+                    ts: self.ts,
+                };
+                t.render(&view, &mut self.render);
+                self.line_buf.clear();
+                self.line_buf.extend_from_slice(self.render.as_bytes());
+                self.replaced = true;
+                true
+            }
+            StageExec::LabelFormat(ops) => {
+                self.materialize(input);
+                for op in ops {
+                    match op {
+                        LabelFormatExec::Rename { dst, src } => {
+                            let v = self.dec.fields.get(src).map(str::to_string);
+                            if let Some(v) = v {
+                                self.dec.fields.remove(src);
+                                self.dec.fields.set(dst, &v);
+                            } else {
+                                self.dec.fields.set(dst, "");
+                            }
+                        }
+                        LabelFormatExec::Template { dst, t } => {
+                            let line: &[u8] = if self.replaced {
+                                &self.line_buf
+                            } else if self.dec.has_app_line {
+                                &self.dec.app_line
+                            } else {
+                                raw
+                            };
+                            let view = View {
+                                dec: &self.dec,
+                                stream: &input.labels,
+                                materialized: true,
+                                err: &mut self.err,
+                                details: &mut self.err_details,
+                                line,
+                                ts: self.ts,
+                            };
+                            t.render(&view, &mut self.render);
+                            self.dec.fields.set(dst, &self.render);
+                        }
+                    }
+                }
+                true
+            }
+            StageExec::Drop(items) => {
+                self.materialize(input);
+                for item in items {
+                    let hit = |v: &str| item.m.as_ref().is_none_or(|m| m.matches(v));
+                    if item.name == "__error__" {
+                        if self.err.is_some_and(hit) {
+                            self.err = None;
+                        }
+                        continue;
+                    }
+                    if item.name == "__error_details__" {
+                        if hit(&self.err_details) {
+                            self.err_details.clear();
+                        }
+                        continue;
+                    }
+                    self.dec.fields.retain(|n, v| !(n == item.name && hit(v)));
+                }
+                true
+            }
+            StageExec::Keep(items) => {
+                self.materialize(input);
+                self.dec.fields.retain(|n, v| {
+                    items
+                        .iter()
+                        .any(|i| i.name == n && i.m.as_ref().is_none_or(|m| m.matches(v)))
+                });
+                true
+            }
+        }
+    }
+
+    /// Copies stream and line labels into the field table, which from then
+    /// on is the complete label set.
+    fn materialize(&mut self, input: &InputInfo) {
+        if self.materialized {
+            return;
+        }
+        let Decoded {
+            fields,
+            line_labels,
+            ..
+        } = &mut self.dec;
+        for (n, v) in line_labels.iter().chain(input.labels.iter()) {
+            if !fields.contains(n) {
+                fields.set(n, v);
+            }
+        }
+        self.materialized = true;
+    }
+
+    /// The line to print for the last selected record.
+    pub fn line<'a>(&'a self, raw: &'a [u8]) -> &'a [u8] {
+        if self.replaced {
+            &self.line_buf
+        } else {
+            self.dec.line(raw)
+        }
+    }
+
+    /// The event time of the last record (arrival time if it has none).
+    pub fn timestamp(&self) -> i64 {
+        self.ts
+    }
+
+    /// Calls `f` for every label of the last selected record, in no
+    /// particular order: stream labels, line labels, fields and errors.
+    pub fn for_each_label<'a>(&'a self, input: &'a InputInfo, mut f: impl FnMut(&'a str, &'a str)) {
+        if !self.materialized {
+            for (n, v) in input.labels.iter() {
+                if !self.dec.fields.contains(n) && !self.dec.line_labels.contains(n) {
+                    f(n, v);
+                }
+            }
+            for (n, v) in self.dec.line_labels.iter() {
+                if !self.dec.fields.contains(n) {
+                    f(n, v);
+                }
+            }
+        }
+        for (n, v) in self.dec.fields.iter() {
+            f(n, v);
+        }
+        if let Some(e) = self.err {
+            f("__error__", e);
+            if !self.err_details.is_empty() {
+                f("__error_details__", &self.err_details);
+            }
+        }
+    }
+
+    /// The error label of the last record, if any.
+    pub fn error(&self) -> Option<&'static str> {
+        self.err
+    }
+}
+
+/// Whether a stream matcher list selects `labels` (used per input).
+pub fn matchers_select(matchers: &[MatcherExec], labels: &Labels) -> bool {
+    matchers
+        .iter()
+        .all(|m| m.m.matches(labels.get(&m.name).unwrap_or("")))
+}
+
+#[allow(dead_code)]
+fn _assert_matchop_used(_: MatchOp) {}

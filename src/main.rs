@@ -1,0 +1,37 @@
+//! The `nagare` binary: parses flags, sets up diagnostics, runs a command
+//! and turns its outcome into the exit status.
+
+use clap::Parser;
+use nagare::cli::{Cli, Command};
+use nagare::cmd::{self, EXIT_USAGE};
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn main() {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let code = match cli.command {
+        Command::Filter(args) => match args.resolve() {
+            Ok(opts) => cmd::filter::run(opts),
+            Err(e) => {
+                eprintln!("nagare: {}", e.0);
+                EXIT_USAGE
+            }
+        },
+        Command::Explain { query } => cmd::explain::run(&query),
+    };
+    std::process::exit(code);
+}

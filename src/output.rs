@@ -1,0 +1,96 @@
+//! Printers for selected log lines: the line itself, or logcli's JSON Lines
+//! shape `{"labels":{…},"line":"…","timestamp":"RFC 3339"}`.
+
+use crate::logql::pipeline::{Exec, InputInfo};
+
+/// The shape `filter` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineOutput {
+    /// The line: unchanged input, the app's own line for envelopes, or the
+    /// `line_format` result.
+    Raw,
+    /// logcli's `--output jsonl`.
+    Jsonl,
+}
+
+/// Appends `s` as a JSON string (quotes included). Invalid UTF-8 becomes
+/// U+FFFD, as Go's encoder does.
+pub fn write_json_str(out: &mut Vec<u8>, s: &[u8]) {
+    out.push(b'"');
+    let text = String::from_utf8_lossy(s);
+    let b = text.as_bytes();
+    let mut plain = 0;
+    for (i, &c) in b.iter().enumerate() {
+        let esc: &[u8] = match c {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0..=0x1f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&b[plain..i]);
+        if esc.is_empty() {
+            out.extend_from_slice(format!("\\u{c:04x}").as_bytes());
+        } else {
+            out.extend_from_slice(esc);
+        }
+        plain = i + 1;
+    }
+    out.extend_from_slice(&b[plain..]);
+    out.push(b'"');
+}
+
+/// Appends one selected record in the chosen shape, with a newline.
+pub fn write_record(
+    mode: LineOutput,
+    exec: &Exec<'_>,
+    input: &InputInfo,
+    raw: &[u8],
+    out: &mut Vec<u8>,
+) {
+    match mode {
+        LineOutput::Raw => {
+            out.extend_from_slice(exec.line(raw));
+            out.push(b'\n');
+        }
+        LineOutput::Jsonl => {
+            let mut labels: Vec<(&str, &str)> = Vec::new();
+            exec.for_each_label(input, |n, v| labels.push((n, v)));
+            // Safety of the borrow: labels point into `exec` and `input`,
+            // both alive for this call.
+            labels.sort_by(|a, b| a.0.cmp(b.0));
+            labels.dedup_by(|a, b| a.0 == b.0);
+            out.extend_from_slice(b"{\"labels\":{");
+            for (i, (n, v)) in labels.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_json_str(out, n.as_bytes());
+                out.push(b':');
+                write_json_str(out, v.as_bytes());
+            }
+            out.extend_from_slice(b"},\"line\":");
+            write_json_str(out, exec.line(raw));
+            out.extend_from_slice(b",\"timestamp\":\"");
+            out.extend_from_slice(crate::time::format_rfc3339_nano(exec.timestamp()).as_bytes());
+            out.extend_from_slice(b"\"}\n");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_strings() {
+        let mut v = Vec::new();
+        write_json_str(&mut v, b"a\"b\\c\nd\x01\xff");
+        assert_eq!(
+            String::from_utf8(v).unwrap(),
+            "\"a\\\"b\\\\c\\nd\\u0001\u{FFFD}\""
+        );
+    }
+}

@@ -1,0 +1,849 @@
+//! `--follow` source: a [`Read`] implementation with `tail -F` semantics.
+//!
+//! [`FollowReader`] follows one *path* (not one open file) and survives the
+//! usual log-rotation schemes:
+//!
+//! * **Not there yet / deleted**: while the path does not exist the reader
+//!   keeps polling for it (logged once at debug level) and reads a file that
+//!   appears from its start. If a file was already open, that handle is kept
+//!   and still read, so lines written to a deleted-but-still-open file by its
+//!   writer are not lost. Holding the handle also means the kernel cannot
+//!   hand the same inode number to the replacement file.
+//! * **Rename rotation** (`mv app.log app.log.1`, then a new `app.log`): the
+//!   path is found to name a different file (device + inode differ). The old
+//!   handle is kept and drained to its end before the new file is opened and
+//!   read from offset 0. The switch is only made once the new file is
+//!   non-empty: with `logrotate`'s `create` option the new, empty file exists
+//!   while the application is still writing into the renamed one (until its
+//!   post-rotate reopen), and those lines must not be lost either.
+//! * **copytruncate** (the file is truncated in place): when the file's size
+//!   is smaller than our offset we seek back to 0 and read it from the start.
+//!
+//! # Limitations
+//!
+//! * copytruncate is inherently racy. Lines written between our last read and
+//!   the truncation only end up in the copy and are not read here. And if the
+//!   writer has already written *past our old offset* by the time we notice
+//!   the truncation, the truncation cannot be detected by size at all: we
+//!   keep reading from the old offset and miss the start of the new content.
+//!   The common case (the reader has caught up, the file is truncated, then
+//!   less than one old-file's worth of data is written before the next poll)
+//!   is handled without loss or duplication.
+//! * Lines written to a rotated-away file *after* we switched to its
+//!   replacement are lost (we switch only once the replacement has data, which
+//!   for a single well-behaved writer means it no longer writes the old one).
+//! * If the path is rotated twice before we notice the first rotation, the
+//!   intermediate generation is skipped (as with `tail -F`).
+//! * The file identity and size are polled (every `poll_interval` while idle),
+//!   not watched with inotify.
+//!
+//! The steady state (read data, or poll an idle file) does not allocate: data
+//! is read straight into the caller's buffer and `stat(2)` on the path uses
+//! std's on-stack path conversion for paths shorter than a few hundred bytes.
+
+use std::fmt;
+use std::fs::{self, File, Metadata};
+use std::io::{self, Read, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Lower bound for the sleep between polls, so that a zero `poll_interval`
+/// does not turn into a busy loop.
+const MIN_POLL: Duration = Duration::from_millis(1);
+
+/// Options for [`FollowReader`].
+#[derive(Debug, Clone)]
+pub struct FollowOptions {
+    /// Sleep between polls while no data is available. Default 100ms.
+    pub poll_interval: Duration,
+    /// `true` (default): read the content already in the file first, like
+    /// `tail -F -n +1`. `false`: start at the end of the file as it is when
+    /// the reader is constructed. Only applies to a file that exists when
+    /// [`FollowReader::new`] is called; a file that appears later, or that
+    /// replaces a rotated one, is always read from its start.
+    pub from_start: bool,
+    /// When set to `true`, [`Read::read`] returns `Ok(0)` (EOF) as soon as it
+    /// has returned everything that was available when the flag was seen.
+    pub stop: Option<Arc<AtomicBool>>,
+    /// Return `Ok(0)` (EOF) after this long without new data.
+    pub idle_timeout: Option<Duration>,
+}
+
+impl Default for FollowOptions {
+    fn default() -> Self {
+        FollowOptions {
+            poll_interval: Duration::from_millis(100),
+            from_start: true,
+            stop: None,
+            idle_timeout: None,
+        }
+    }
+}
+
+/// Identity of a file: device and inode number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FileId {
+    pub dev: u64,
+    pub ino: u64,
+}
+
+impl FileId {
+    fn of(meta: &Metadata) -> FileId {
+        FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        }
+    }
+}
+
+/// Outcome of one poll of the file state.
+enum Poll {
+    /// `n > 0` bytes were read into the caller's buffer.
+    Data(usize),
+    /// The state changed (file opened, switched or rewound): poll again now.
+    Retry,
+    /// Nothing to read right now.
+    Idle,
+}
+
+/// A [`Read`] that follows a path with `tail -F` semantics; see the module
+/// documentation.
+///
+/// `read` blocks (sleeping `poll_interval` between polls) until data is
+/// available and only returns `Ok(0)` when stopping (stop flag or idle
+/// timeout). Errors other than "not found" are returned, with the path in the
+/// message; the reader stays usable afterwards.
+pub struct FollowReader {
+    path: PathBuf,
+    opts: FollowOptions,
+    file: Option<File>,
+    id: Option<FileId>,
+    /// Byte offset of the next read in `file`.
+    offset: u64,
+    /// Seek to the end on the next successful open (`from_start == false`
+    /// and the initial open failed with something other than NotFound).
+    skip_to_end: bool,
+    last_data: Instant,
+    /// "waiting for the path to appear" has been logged for this episode.
+    missing_logged: bool,
+    /// "path names a new, still empty file" has been logged for this episode.
+    rotation_logged: bool,
+    /// Test hook run between hitting EOF and checking the path, to make the
+    /// rotation race deterministic.
+    #[cfg(test)]
+    eof_hook: Option<Box<dyn FnMut() + Send>>,
+}
+
+impl fmt::Debug for FollowReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FollowReader")
+            .field("path", &self.path)
+            .field("id", &self.id)
+            .field("offset", &self.offset)
+            .field("opts", &self.opts)
+            .finish()
+    }
+}
+
+impl FollowReader {
+    /// Creates a reader following `path`.
+    ///
+    /// If the file exists it is opened right away (and, with
+    /// `from_start == false`, positioned at its current end), so that data
+    /// appended between `new` and the first `read` is not skipped. Failing
+    /// that, opening is retried by `read`, which reports errors.
+    pub fn new(path: PathBuf, opts: FollowOptions) -> FollowReader {
+        let mut reader = FollowReader {
+            path,
+            skip_to_end: !opts.from_start,
+            opts,
+            file: None,
+            id: None,
+            offset: 0,
+            last_data: Instant::now(),
+            missing_logged: false,
+            rotation_logged: false,
+            #[cfg(test)]
+            eof_hook: None,
+        };
+        if let Err(err) = reader.try_open() {
+            tracing::debug!(error = %err, "follow: initial open failed, will retry on read");
+        }
+        reader
+    }
+
+    /// The followed path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Offset in the currently open file just past the last byte `read`
+    /// returned (0 when no file is open). When wrapped in a `BufReader`,
+    /// bytes still sitting unconsumed in its buffer are counted as read:
+    /// subtract them (`BufReader::buffer().len()`) when checkpointing.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Inode number of the currently open file, if any.
+    pub fn current_inode(&self) -> Option<u64> {
+        self.id.map(|id| id.ino)
+    }
+
+    /// Device and inode of the currently open file, if any.
+    pub fn current_file_id(&self) -> Option<FileId> {
+        self.id
+    }
+
+    fn stop_requested(&self) -> bool {
+        self.opts
+            .stop
+            .as_ref()
+            .is_some_and(|stop| stop.load(Ordering::Acquire))
+    }
+
+    fn path_error(&self, err: io::Error) -> io::Error {
+        io::Error::new(err.kind(), format!("{}: {}", self.path.display(), err))
+    }
+
+    fn log_missing(&mut self) {
+        if !self.missing_logged {
+            self.missing_logged = true;
+            tracing::debug!(path = %self.path.display(), "follow: waiting for file to appear");
+        }
+    }
+
+    /// Opens the path. `Retry` when opened, `Idle` when it does not exist.
+    fn try_open(&mut self) -> io::Result<Poll> {
+        let mut file = match File::open(&self.path) {
+            Ok(file) => file,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                // A file that appears later is new content: read it all.
+                self.skip_to_end = false;
+                self.log_missing();
+                return Ok(Poll::Idle);
+            }
+            Err(err) => return Err(self.path_error(err)),
+        };
+        // Identity from the handle, not the path: the path may have changed
+        // between a previous stat and this open.
+        let meta = file.metadata().map_err(|e| self.path_error(e))?;
+        let offset = if self.skip_to_end {
+            file.seek(SeekFrom::End(0))
+                .map_err(|e| self.path_error(e))?
+        } else {
+            0
+        };
+        self.skip_to_end = false;
+        self.file = Some(file);
+        self.id = Some(FileId::of(&meta));
+        self.offset = offset;
+        self.missing_logged = false;
+        self.rotation_logged = false;
+        tracing::debug!(
+            path = %self.path.display(),
+            inode = meta.ino(),
+            offset,
+            "follow: opened file"
+        );
+        Ok(Poll::Retry)
+    }
+
+    /// Reads from the open file into `buf`, advancing the offset.
+    fn read_current(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(file) = self.file.as_mut() else {
+            return Ok(0);
+        };
+        let n = loop {
+            match file.read(buf) {
+                Ok(n) => break n,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(self.path_error(err)),
+            }
+        };
+        self.offset += n as u64;
+        Ok(n)
+    }
+
+    /// One non-blocking step: read data, or detect and handle a state change.
+    fn poll(&mut self, buf: &mut [u8]) -> io::Result<Poll> {
+        if self.file.is_none() {
+            return self.try_open();
+        }
+        let n = self.read_current(buf)?;
+        if n > 0 {
+            return Ok(Poll::Data(n));
+        }
+
+        #[cfg(test)]
+        if let Some(hook) = self.eof_hook.as_mut() {
+            hook();
+        }
+
+        // At the end of the open file: what does the path name now?
+        let meta = match fs::metadata(&self.path) {
+            Ok(meta) => meta,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                // Deleted or renamed away: keep the old handle (its writer may
+                // still append) and wait for the path to reappear.
+                self.log_missing();
+                return Ok(Poll::Idle);
+            }
+            Err(err) => return Err(self.path_error(err)),
+        };
+        self.missing_logged = false;
+
+        if Some(FileId::of(&meta)) == self.id {
+            if meta.len() < self.offset {
+                // Truncated in place (copytruncate). See the module docs for
+                // the undetectable case where the writer already wrote past
+                // our old offset.
+                tracing::debug!(
+                    path = %self.path.display(),
+                    old_offset = self.offset,
+                    new_len = meta.len(),
+                    "follow: file truncated, reading from start"
+                );
+                if let Some(file) = self.file.as_mut() {
+                    if let Err(err) = file.seek(SeekFrom::Start(0)) {
+                        return Err(self.path_error(err));
+                    }
+                }
+                self.offset = 0;
+                return Ok(Poll::Retry);
+            }
+            return Ok(Poll::Idle);
+        }
+
+        // The path names a different file: rotated.
+        if meta.len() == 0 {
+            // Still empty: the writer may not have reopened yet and may still
+            // append to the old file (logrotate `create`). Keep reading the
+            // old one until the new one has data.
+            if !self.rotation_logged {
+                self.rotation_logged = true;
+                tracing::debug!(
+                    path = %self.path.display(),
+                    "follow: file rotated, waiting for data in the new file"
+                );
+            }
+            return Ok(Poll::Idle);
+        }
+
+        // Drain the old handle: this read happens after we observed the new
+        // file, so it sees everything written to the old file before that.
+        let n = self.read_current(buf)?;
+        if n > 0 {
+            return Ok(Poll::Data(n));
+        }
+        tracing::debug!(
+            path = %self.path.display(),
+            old_inode = self.id.map(|id| id.ino),
+            old_offset = self.offset,
+            "follow: file rotated, switching to the new file"
+        );
+        self.file = None;
+        self.id = None;
+        self.offset = 0;
+        self.try_open()
+    }
+}
+
+impl Read for FollowReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            // Sampled before polling: everything written before the flag was
+            // set is returned before we report EOF.
+            let stopping = self.stop_requested();
+            match self.poll(buf)? {
+                Poll::Data(n) => {
+                    self.last_data = Instant::now();
+                    return Ok(n);
+                }
+                Poll::Retry => continue,
+                Poll::Idle => {}
+            }
+            if stopping {
+                return Ok(0);
+            }
+            let mut sleep = self.opts.poll_interval.max(MIN_POLL);
+            if let Some(timeout) = self.opts.idle_timeout {
+                let idle = self.last_data.elapsed();
+                if idle >= timeout {
+                    return Ok(0);
+                }
+                sleep = sleep.min(timeout - idle);
+            }
+            thread::sleep(sleep);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs::OpenOptions;
+    use std::io::Write;
+    use std::sync::atomic::AtomicU64;
+    use std::thread::JoinHandle;
+
+    /// Generous bound for anything the tests wait on.
+    const WAIT: Duration = Duration::from_secs(30);
+    const LINE_LEN: u64 = 12; // "line 000001\n"
+
+    fn opts(poll_ms: u64) -> FollowOptions {
+        FollowOptions {
+            poll_interval: Duration::from_millis(poll_ms),
+            from_start: true,
+            stop: None,
+            // Safety net only: tests end via the stop flag unless noted.
+            idle_timeout: Some(WAIT),
+        }
+    }
+
+    struct ReaderOutput {
+        data: Vec<u8>,
+        offset: u64,
+        file_id: Option<FileId>,
+        finished_at: Instant,
+    }
+
+    /// A reader running on its own thread, publishing how many bytes it read.
+    struct Harness {
+        progress: Arc<AtomicU64>,
+        stop: Arc<AtomicBool>,
+        handle: JoinHandle<io::Result<ReaderOutput>>,
+    }
+
+    impl Harness {
+        /// The reader is constructed on the calling thread, so the initial
+        /// open (and the `from_start == false` position) happen before return.
+        fn spawn(path: PathBuf, mut opts: FollowOptions) -> Harness {
+            let stop = Arc::new(AtomicBool::new(false));
+            opts.stop = Some(Arc::clone(&stop));
+            let mut reader = FollowReader::new(path, opts);
+            let progress = Arc::new(AtomicU64::new(0));
+            let thread_progress = Arc::clone(&progress);
+            let handle = thread::spawn(move || {
+                let mut data = Vec::new();
+                // Odd size so that reads split lines.
+                let mut buf = [0u8; 37];
+                loop {
+                    let n = reader.read(&mut buf)?;
+                    if n == 0 {
+                        break;
+                    }
+                    data.extend_from_slice(&buf[..n]);
+                    thread_progress.store(data.len() as u64, Ordering::Release);
+                }
+                Ok(ReaderOutput {
+                    data,
+                    offset: reader.offset(),
+                    file_id: reader.current_file_id(),
+                    finished_at: Instant::now(),
+                })
+            });
+            Harness {
+                progress,
+                stop,
+                handle,
+            }
+        }
+
+        fn progress(&self) -> Arc<AtomicU64> {
+            Arc::clone(&self.progress)
+        }
+
+        /// Waits for the reader thread to end on its own (no stop flag).
+        fn join(self) -> ReaderOutput {
+            let deadline = Instant::now() + WAIT * 2;
+            while !self.handle.is_finished() {
+                assert!(Instant::now() < deadline, "reader did not finish");
+                thread::sleep(Duration::from_millis(5));
+            }
+            self.handle
+                .join()
+                .expect("reader thread panicked")
+                .expect("reader returned an error")
+        }
+
+        /// Sets the stop flag and waits for the reader thread.
+        fn stop(self) -> ReaderOutput {
+            self.stop.store(true, Ordering::Release);
+            self.join()
+        }
+    }
+
+    /// Waits until the reader has read `bytes` bytes in total.
+    fn wait_for_progress(progress: &AtomicU64, bytes: u64) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let got = progress.load(Ordering::Acquire);
+            if got == bytes {
+                return;
+            }
+            assert!(got < bytes, "reader read {got} bytes, only {bytes} written");
+            assert!(
+                Instant::now() < deadline,
+                "reader stuck at {got} of {bytes} bytes"
+            );
+            thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Writes numbered lines, one `write` call per line.
+    struct Lines {
+        next: u64,
+    }
+
+    impl Lines {
+        fn new() -> Lines {
+            Lines { next: 1 }
+        }
+
+        fn write(&mut self, file: &mut File, count: u64) {
+            for _ in 0..count {
+                let line = format!("line {:06}\n", self.next);
+                file.write_all(line.as_bytes()).unwrap();
+                self.next += 1;
+            }
+        }
+
+        /// Total bytes written so far.
+        fn bytes(&self) -> u64 {
+            (self.next - 1) * LINE_LEN
+        }
+
+        fn count(&self) -> u64 {
+            self.next - 1
+        }
+    }
+
+    /// Asserts that `data` is exactly lines 1..=n, reporting the first
+    /// mismatch instead of dumping everything.
+    fn assert_lines(data: &[u8], n: u64) {
+        let text = std::str::from_utf8(data).expect("utf-8");
+        let mut expected = 1u64;
+        for got in text.split_inclusive('\n') {
+            let want = format!("line {expected:06}\n");
+            assert_eq!(got, want, "at line {expected} (of {n})");
+            expected += 1;
+        }
+        assert_eq!(expected - 1, n, "line count");
+        assert_eq!(data.len() as u64, n * LINE_LEN);
+    }
+
+    fn append(path: &Path) -> File {
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap()
+    }
+
+    fn inode(path: &Path) -> FileId {
+        FileId::of(&fs::metadata(path).unwrap())
+    }
+
+    #[test]
+    fn plain_appends_end_on_idle_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        let mut file = append(&path);
+        let mut lines = Lines::new();
+        lines.write(&mut file, 100); // existing content, read first
+
+        let mut o = opts(10);
+        o.idle_timeout = Some(Duration::from_secs(1));
+        let h = Harness::spawn(path.clone(), o);
+        let writer = thread::spawn(move || {
+            for _ in 0..20 {
+                lines.write(&mut file, 100);
+                thread::sleep(Duration::from_millis(2));
+            }
+            lines.count()
+        });
+        let n = writer.join().unwrap();
+        // No stop flag: the reader ends through the idle timeout.
+        let out = h.join();
+        assert_lines(&out.data, n);
+        assert_eq!(out.offset, fs::metadata(&path).unwrap().len());
+        assert_eq!(out.file_id, Some(inode(&path)));
+    }
+
+    #[test]
+    fn rename_rotation() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        let h = Harness::spawn(path.clone(), opts(10));
+        let progress = h.progress();
+        let writer_path = path.clone();
+        let writer = thread::spawn(move || {
+            let path = writer_path;
+            let mut lines = Lines::new();
+            let mut file = append(&path);
+            for round in 0..6 {
+                lines.write(&mut file, 300);
+                // Lagging more than one generation behind is not supported
+                // (see module docs): let the reader reach the current file.
+                wait_for_progress(&progress, lines.bytes());
+                lines.write(&mut file, 50); // maybe not read before rename
+                let rotated = path.with_extension(format!("log.{round}"));
+                fs::rename(&path, &rotated).unwrap();
+                if round % 2 == 0 {
+                    // logrotate `create`: the new, empty file exists while the
+                    // application still writes the old one.
+                    File::create(&path).unwrap();
+                    lines.write(&mut file, 20);
+                    thread::sleep(Duration::from_millis(30));
+                    lines.write(&mut file, 20);
+                    file = append(&path);
+                } else {
+                    // The application renames and reopens; the path is
+                    // missing for a while, the old file still gets lines.
+                    lines.write(&mut file, 20);
+                    thread::sleep(Duration::from_millis(30));
+                    lines.write(&mut file, 20);
+                    file = append(&path);
+                }
+                lines.write(&mut file, 100);
+            }
+            lines.write(&mut file, 100);
+            wait_for_progress(&progress, lines.bytes());
+            lines.count()
+        });
+        let n = writer.join().unwrap();
+        let out = h.stop();
+        assert_lines(&out.data, n);
+        assert_eq!(out.offset, fs::metadata(&path).unwrap().len());
+        assert_eq!(out.file_id, Some(inode(&path)));
+    }
+
+    /// Deterministic version of the rotation race: after our read hit EOF
+    /// but before we looked at the path, the writer appended to the old file,
+    /// renamed it and wrote to a new one. The old lines must come first.
+    #[test]
+    fn rotation_between_eof_and_path_check_drains_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        let mut file = append(&path);
+        let mut lines = Lines::new();
+        lines.write(&mut file, 10);
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut o = opts(10);
+        o.stop = Some(Arc::clone(&stop));
+        let mut reader = FollowReader::new(path.clone(), o);
+        let mut data = vec![0u8; 10 * LINE_LEN as usize];
+        reader.read_exact(&mut data).unwrap();
+
+        let hook_stop = Arc::clone(&stop);
+        let mut fired = false;
+        reader.eof_hook = Some(Box::new(move || {
+            if fired {
+                return;
+            }
+            fired = true;
+            lines.write(&mut file, 5);
+            fs::rename(&path, path.with_extension("log.1")).unwrap();
+            let mut new = append(&path);
+            lines.write(&mut new, 5);
+            hook_stop.store(true, Ordering::Release);
+        }));
+        reader.read_to_end(&mut data).unwrap();
+        assert_lines(&data, 20);
+        assert_eq!(reader.offset(), 5 * LINE_LEN);
+    }
+
+    #[test]
+    fn copytruncate() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        let h = Harness::spawn(path.clone(), opts(10));
+        let progress = h.progress();
+        let writer_path = path.clone();
+        let writer = thread::spawn(move || {
+            let path = writer_path;
+            let mut lines = Lines::new();
+            // O_APPEND, as copytruncate requires of the writer.
+            let mut file = append(&path);
+            for round in 0..5 {
+                lines.write(&mut file, 300);
+                // logrotate's copytruncate window: the reader has caught up.
+                wait_for_progress(&progress, lines.bytes());
+                let copy = path.with_extension(format!("log.{round}"));
+                fs::copy(&path, &copy).unwrap();
+                file.set_len(0).unwrap();
+                // Less than the old size, so the truncation is detectable,
+                // then let the reader notice it before writing more.
+                lines.write(&mut file, 1);
+                wait_for_progress(&progress, lines.bytes());
+                lines.write(&mut file, 200);
+            }
+            wait_for_progress(&progress, lines.bytes());
+            lines.count()
+        });
+        let n = writer.join().unwrap();
+        let out = h.stop();
+        assert_lines(&out.data, n);
+        assert_eq!(out.offset, 201 * LINE_LEN);
+        assert_eq!(out.file_id, Some(inode(&path)));
+    }
+
+    #[test]
+    fn file_created_after_reader_starts() {
+        for from_start in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("app.log");
+            let mut o = opts(10);
+            // A file that appears later is read from its start either way.
+            o.from_start = from_start;
+            let h = Harness::spawn(path.clone(), o);
+            let progress = h.progress();
+            let writer_path = path.clone();
+            let writer = thread::spawn(move || {
+                thread::sleep(Duration::from_millis(100));
+                let mut lines = Lines::new();
+                let mut file = append(&writer_path);
+                lines.write(&mut file, 500);
+                thread::sleep(Duration::from_millis(20));
+                lines.write(&mut file, 500);
+                wait_for_progress(&progress, lines.bytes());
+                lines.count()
+            });
+            let n = writer.join().unwrap();
+            let out = h.stop();
+            assert_lines(&out.data, n);
+            assert_eq!(out.file_id, Some(inode(&path)));
+        }
+    }
+
+    #[test]
+    fn file_deleted_and_recreated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        let mut file = append(&path);
+        let h = Harness::spawn(path.clone(), opts(10));
+        let progress = h.progress();
+        let writer_path = path.clone();
+        let writer = thread::spawn(move || {
+            let path = writer_path;
+            let mut lines = Lines::new();
+            for _ in 0..3 {
+                // No synchronisation: the reader may still be behind when the
+                // file is deleted; it keeps the handle and drains it.
+                lines.write(&mut file, 400);
+                fs::remove_file(&path).unwrap();
+                // Still open in the writer: lines to the deleted file.
+                lines.write(&mut file, 10);
+                // Path missing for a good number of polls.
+                thread::sleep(Duration::from_millis(150));
+                file = append(&path);
+                lines.write(&mut file, 100);
+                wait_for_progress(&progress, lines.bytes());
+            }
+            lines.count()
+        });
+        let n = writer.join().unwrap();
+        let out = h.stop();
+        assert_lines(&out.data, n);
+        assert_eq!(out.offset, 100 * LINE_LEN);
+        assert_eq!(out.file_id, Some(inode(&path)));
+    }
+
+    #[test]
+    fn from_start_false_skips_existing_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        let mut file = append(&path);
+        for i in 0..100 {
+            writeln!(file, "stale {i:05}").unwrap();
+        }
+        let stale_len = fs::metadata(&path).unwrap().len();
+        let mut o = opts(10);
+        o.from_start = false;
+        let h = Harness::spawn(path.clone(), o);
+        let progress = h.progress();
+        let writer = thread::spawn(move || {
+            let mut lines = Lines::new();
+            lines.write(&mut file, 500);
+            wait_for_progress(&progress, lines.bytes());
+            lines.count()
+        });
+        let n = writer.join().unwrap();
+        let out = h.stop();
+        assert_lines(&out.data, n);
+        assert_eq!(out.offset, stale_len + n * LINE_LEN);
+    }
+
+    #[test]
+    fn stop_flag_ends_read_after_draining() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        let mut file = append(&path);
+        let mut o = opts(10);
+        o.idle_timeout = None; // only the stop flag can end it
+        let h = Harness::spawn(path.clone(), o);
+        let mut lines = Lines::new();
+        lines.write(&mut file, 100);
+        wait_for_progress(&h.progress, lines.bytes());
+        // Written right before the stop flag: must still be returned.
+        lines.write(&mut file, 100);
+        let stopped_at = Instant::now();
+        let out = h.stop();
+        assert_lines(&out.data, lines.count());
+        let after = out.finished_at.saturating_duration_since(stopped_at);
+        assert!(after < Duration::from_secs(5), "took {after:?} after stop");
+    }
+
+    #[test]
+    fn stop_flag_wakes_a_blocked_reader_promptly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("missing.log");
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut o = opts(10);
+        o.idle_timeout = None;
+        o.stop = Some(Arc::clone(&stop));
+        let mut reader = FollowReader::new(path, o);
+        let handle = thread::spawn(move || {
+            let mut buf = [0u8; 16];
+            reader.read(&mut buf).map(|n| (n, Instant::now()))
+        });
+        thread::sleep(Duration::from_millis(100));
+        let stopped_at = Instant::now();
+        stop.store(true, Ordering::Release);
+        let (n, returned_at) = handle.join().unwrap().unwrap();
+        assert_eq!(n, 0);
+        assert!(returned_at.duration_since(stopped_at) < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn errors_carry_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory opens fine on Linux but cannot be read.
+        let mut reader = FollowReader::new(dir.path().to_path_buf(), opts(10));
+        let mut buf = [0u8; 16];
+        let err = reader.read(&mut buf).unwrap_err();
+        assert_ne!(err.kind(), io::ErrorKind::NotFound);
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&dir.path().display().to_string()),
+            "message without path: {msg}"
+        );
+    }
+
+    #[test]
+    fn empty_buffer_returns_zero_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut reader = FollowReader::new(dir.path().join("none.log"), opts(10));
+        assert_eq!(reader.read(&mut []).unwrap(), 0);
+        assert_eq!(reader.offset(), 0);
+        assert_eq!(reader.current_inode(), None);
+    }
+}
