@@ -30,7 +30,9 @@ use crate::source::{self, FollowOptions, InputError, InputSpec};
 pub struct Job {
     pub seq: u64,
     pub input: Arc<InputInfo>,
+    /// The chunk is `data[..len]` (buffers are recycled at full size).
     pub data: Vec<u8>,
+    pub len: usize,
     pub kind: ChunkKind,
     /// When the chunk was read: the timestamp of lines without one.
     pub arrival_ns: i64,
@@ -111,6 +113,7 @@ impl Shared<'_> {
         jobs: &Sender<Job>,
         input: &Arc<InputInfo>,
         data: Vec<u8>,
+        len: usize,
         kind: ChunkKind,
     ) -> bool {
         let Ok(mut seq) = self.seq.lock() else {
@@ -120,6 +123,7 @@ impl Shared<'_> {
             seq: *seq,
             input: input.clone(),
             data,
+            len,
             kind,
             arrival_ns: crate::time::now_ns(),
         };
@@ -184,9 +188,8 @@ impl Shared<'_> {
                 return;
             }
             let mut buf = self.recycle.try_recv().unwrap_or_default();
-            buf.clear();
             match chunker.next_chunk(&mut buf) {
-                Ok(Some(kind)) => {
+                Ok(Some((kind, len))) => {
                     if kind == ChunkKind::Truncated {
                         eprintln!(
                             "nagare: {name}: line at byte {} is longer than {} bytes; truncated",
@@ -194,7 +197,7 @@ impl Shared<'_> {
                             self.opts.max_line
                         );
                     }
-                    if !self.send(jobs, &info, buf, kind) {
+                    if !self.send(jobs, &info, buf, len, kind) {
                         return;
                     }
                 }

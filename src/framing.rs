@@ -24,131 +24,156 @@ pub enum ChunkKind {
 }
 
 /// Splits a byte stream into chunks of whole lines.
+///
+/// Data is read straight into the caller's (recycled) chunk buffer; only the
+/// partial line at the end of a read is copied, to the front of the next
+/// chunk. Buffers keep their length between uses, so the steady state
+/// neither allocates nor zero-fills.
 pub struct Chunker<R> {
     reader: R,
-    buf: Vec<u8>,
-    start: usize,
-    end: usize,
+    /// The partial line left over after the last chunk.
+    carry: Vec<u8>,
+    chunk_size: usize,
     max_line: usize,
     /// Keep reading until the buffer is full (files), or hand out what one
     /// read returned (pipes, followed files: lower latency).
     fill: bool,
     eof: bool,
     skipping: bool,
-    /// Bytes consumed from the stream so far (for error messages).
-    consumed: u64,
+    /// Bytes handed out so far (offset of the next line in the stream).
+    handed: u64,
     /// A read error held back until the data before it was handed out.
     pending_error: Option<io::Error>,
 }
 
 impl<R: Read> Chunker<R> {
     pub fn new(reader: R, max_line: usize, fill: bool) -> Self {
-        let cap = CHUNK_SIZE.max(max_line + 1);
         Chunker {
             reader,
-            buf: vec![0; cap],
-            start: 0,
-            end: 0,
+            carry: Vec::new(),
+            chunk_size: CHUNK_SIZE,
             max_line,
             fill,
             eof: false,
             skipping: false,
-            consumed: 0,
+            handed: 0,
             pending_error: None,
         }
     }
 
     /// Offset in the stream of the next byte to be handed out.
     pub fn offset(&self) -> u64 {
-        self.consumed - (self.end - self.start) as u64
+        self.handed
     }
 
     pub fn get_ref(&self) -> &R {
         &self.reader
     }
 
-    fn read_more(&mut self) -> io::Result<()> {
-        if self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-        }
+    /// One read into `buf[at..]`; returns the byte count (0 at EOF).
+    fn read_once(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
-            if self.end == self.buf.len() {
-                return Ok(());
-            }
-            match self.reader.read(&mut self.buf[self.end..]) {
+            match self.reader.read(buf) {
                 Ok(0) => {
                     self.eof = true;
-                    return Ok(());
+                    return Ok(0);
                 }
-                Ok(n) => {
-                    self.end += n;
-                    self.consumed += n as u64;
-                    if !self.fill {
-                        return Ok(());
-                    }
-                }
+                Ok(n) => return Ok(n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
         }
     }
 
-    /// Appends the next chunk to `out`; `None` at end of stream. On a read
-    /// error, the bytes already read (even a partial last line) are handed
-    /// out first and the error is returned by the following call.
-    pub fn next_chunk(&mut self, out: &mut Vec<u8>) -> io::Result<Option<ChunkKind>> {
-        if let Some(e) = self.pending_error.take() {
-            return Err(e);
+    /// Discards input up to and including the next newline; what follows
+    /// it becomes the carry.
+    fn skip_rest_of_line(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        while self.skipping && !self.eof {
+            let k = self.read_once(buf)?;
+            if let Some(p) = memchr::memchr(b'\n', &buf[..k]) {
+                self.carry.extend_from_slice(&buf[p + 1..k]);
+                self.skipping = false;
+            }
         }
-        loop {
-            if self.skipping {
-                match memchr::memchr(b'\n', &self.buf[self.start..self.end]) {
-                    Some(p) => {
-                        self.start += p + 1;
-                        self.skipping = false;
-                    }
-                    None => self.start = self.end,
-                }
-            }
-            if !self.skipping {
-                let avail = &self.buf[self.start..self.end];
-                if let Some(p) = memchr::memrchr(b'\n', avail) {
-                    out.extend_from_slice(&avail[..=p]);
-                    self.start += p + 1;
-                    return Ok(Some(ChunkKind::Lines));
-                }
-                if avail.len() > self.max_line {
-                    out.extend_from_slice(&avail[..self.max_line]);
-                    self.start = self.end;
-                    self.skipping = true;
-                    return Ok(Some(ChunkKind::Truncated));
-                }
-                if self.eof {
-                    if avail.is_empty() {
-                        return Ok(None);
-                    }
-                    out.extend_from_slice(avail);
-                    out.push(b'\n');
-                    self.start = self.end;
-                    return Ok(Some(ChunkKind::Lines));
-                }
-            } else if self.eof {
-                return Ok(None);
-            }
-            if let Err(e) = self.read_more() {
-                // Hand out what we have before the error; report it next.
-                let avail = &self.buf[self.start..self.end];
-                if !self.skipping && !avail.is_empty() {
-                    out.extend_from_slice(avail);
-                    out.push(b'\n');
-                    self.start = self.end;
-                    self.eof = true;
-                    self.pending_error = Some(e);
-                    return Ok(Some(ChunkKind::Lines));
-                }
+        self.skipping = false;
+        Ok(())
+    }
+
+    /// Fills `buf` with the next chunk and returns its kind and length
+    /// (`buf[..len]`); `None` at end of stream. A chunk of lines ends in
+    /// `\n`. On a read error, the bytes already read (even a partial last
+    /// line) are handed out first and the error is returned by the next
+    /// call.
+    pub fn next_chunk(&mut self, buf: &mut Vec<u8>) -> io::Result<Option<(ChunkKind, usize)>> {
+        if self.carry.is_empty() {
+            if let Some(e) = self.pending_error.take() {
                 return Err(e);
+            }
+        }
+        if buf.len() < self.chunk_size {
+            buf.resize(self.chunk_size, 0);
+        }
+        if self.skipping {
+            self.skip_rest_of_line(buf)?;
+        }
+        if self.carry.len() >= buf.len() {
+            buf.resize(self.carry.len() + self.chunk_size, 0);
+        }
+        let mut n = self.carry.len();
+        buf[..n].copy_from_slice(&self.carry);
+        self.carry.clear();
+        // Where the newline search resumes (bytes before have none).
+        let mut scanned = 0;
+        loop {
+            // Read: fill the buffer (files) or take one read (streams).
+            let mut read_error = None;
+            while !self.eof && n < buf.len() {
+                match self.read_once(&mut buf[n..]) {
+                    Ok(k) => n += k,
+                    Err(e) => {
+                        read_error = Some(e);
+                        break;
+                    }
+                }
+                if !self.fill && memchr::memchr(b'\n', &buf[scanned..n]).is_some() {
+                    break;
+                }
+            }
+            if let Some(e) = read_error {
+                self.eof = true;
+                if n == 0 {
+                    return Err(e);
+                }
+                self.pending_error = Some(e);
+            }
+            if let Some(p) = memchr::memrchr(b'\n', &buf[scanned..n]) {
+                let end = scanned + p + 1;
+                self.carry.extend_from_slice(&buf[end..n]);
+                self.handed += end as u64;
+                return Ok(Some((ChunkKind::Lines, end)));
+            }
+            scanned = n;
+            if n > self.max_line {
+                self.handed += n as u64;
+                self.skipping = !self.eof;
+                return Ok(Some((ChunkKind::Truncated, self.max_line)));
+            }
+            if self.eof {
+                if n == 0 {
+                    return Ok(None);
+                }
+                if n == buf.len() {
+                    buf.push(b'\n');
+                } else {
+                    buf[n] = b'\n';
+                }
+                self.handed += n as u64;
+                return Ok(Some((ChunkKind::Lines, n + 1)));
+            }
+            if n == buf.len() {
+                // One line longer than the buffer: grow, up to the limit.
+                let grow = buf.len().min(self.max_line + 1);
+                buf.resize(buf.len() + grow, 0);
             }
         }
     }
@@ -247,10 +272,10 @@ mod tests {
     fn chunks(input: &[u8], max_line: usize, fill: bool) -> Vec<(ChunkKind, Vec<u8>)> {
         let mut c = Chunker::new(input, max_line, fill);
         let mut v = Vec::new();
+        let mut buf = Vec::new();
         loop {
-            let mut out = Vec::new();
-            match c.next_chunk(&mut out).unwrap() {
-                Some(k) => v.push((k, out)),
+            match c.next_chunk(&mut buf).unwrap() {
+                Some((k, len)) => v.push((k, buf[..len].to_vec())),
                 None => return v,
             }
         }
@@ -307,8 +332,11 @@ mod tests {
         }
         let mut c = Chunker::new(Failing(b"a\nb".to_vec(), false), 100, true);
         let mut out = Vec::new();
-        assert_eq!(c.next_chunk(&mut out).unwrap(), Some(ChunkKind::Lines));
-        assert_eq!(out, b"a\nb\n");
+        let (kind, len) = c.next_chunk(&mut out).unwrap().unwrap();
+        assert_eq!(kind, ChunkKind::Lines);
+        assert_eq!(&out[..len], b"a\n");
+        let (_, len) = c.next_chunk(&mut out).unwrap().unwrap();
+        assert_eq!(&out[..len], b"b\n");
         assert!(c.next_chunk(&mut out).is_err());
     }
 

@@ -38,7 +38,7 @@ fn filter_chunk(
     out: &mut Vec<u8>,
 ) {
     let input = &*job.input;
-    let data = &job.data[..];
+    let data = &job.data[..job.len];
     let one = |exec: &mut Exec<'_>, line: &[u8], out: &mut Vec<u8>| {
         let line = if line.len() > max_line {
             exec.stats.truncated += 1;

@@ -8,7 +8,7 @@
 
 use memchr::memmem::Finder;
 
-use super::ast::{LabelFormatOp, LabelSelectorItem, LogExpr, MatchOp, Parser, Stage};
+use super::ast::{LabelFormatOp, LabelSelectorItem, LogExpr, Parser, Stage};
 use super::label_filter::{FilterState, LabelFilterExec, StrMatch};
 use super::line_filter::LineFilterExec;
 use super::parsers::{self, ParserExec};
@@ -355,7 +355,6 @@ impl<'q> Exec<'q> {
     /// `true`, [`Exec::line`], [`Exec::labels`] and [`Exec::timestamp`]
     /// describe the result.
     pub fn process(&mut self, input: &InputInfo, raw: &[u8], arrival_ns: i64) -> bool {
-        self.stats.lines += 1;
         let q = self.q;
         self.err = None;
         self.replaced = false;
@@ -635,6 +634,3 @@ pub fn matchers_select(matchers: &[MatcherExec], labels: &Labels) -> bool {
         .iter()
         .all(|m| m.m.matches(labels.get(&m.name).unwrap_or("")))
 }
-
-#[allow(dead_code)]
-fn _assert_matchop_used(_: MatchOp) {}

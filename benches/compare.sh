@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Times nagare against jq and ripgrep on the same generated corpus, in one
+# run, and prints MB/s and ratios (the figures quoted in closing notes).
+#
+#   benches/compare.sh [SIZE]        # default 300MB
+#
+# Needs jq and rg on PATH (apt-get install -y jq ripgrep). The corpus is
+# generated deterministically into bench-data/ (git-ignored) and reused.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SIZE="${1:-300MB}"
+RUNS="${RUNS:-3}"
+DATA=bench-data
+CORPUS="$DATA/structlog-$SIZE.log"
+
+for tool in jq rg; do
+  command -v "$tool" >/dev/null || { echo "compare.sh: $tool is not installed" >&2; exit 1; }
+done
+
+cargo build --release --quiet --bin nagare --bin nagare-corpus
+NAGARE=target/release/nagare
+mkdir -p "$DATA"
+if [[ ! -s "$CORPUS" ]]; then
+  echo "generating $CORPUS ..."
+  target/release/nagare-corpus --bytes "$SIZE" --seed 42 -o "$CORPUS"
+fi
+BYTES=$(stat -c %s "$CORPUS")
+MB=$(awk -v b="$BYTES" 'BEGIN { printf "%.1f", b / 1e6 }')
+cat "$CORPUS" > /dev/null   # warm the page cache: every tool reads from memory
+echo "corpus: $CORPUS, $MB MB, $(wc -l < "$CORPUS") lines, $(nproc) cores"
+echo
+
+# best_of CMD...: the fastest wall time of $RUNS runs, in seconds; sets RSS_KB
+# to the peak resident set of the fastest run.
+best_of() {
+  local best="" rss=0
+  for _ in $(seq "$RUNS"); do
+    local out
+    out=$( { /usr/bin/time -f "%e %M" "$@" > /dev/null 2>/dev/null; } 2>&1 | tail -1)
+    local t=${out% *} m=${out#* }
+    if [[ -z "$best" ]] || awk -v a="$t" -v b="$best" 'BEGIN { exit !(a < b) }'; then
+      best=$t rss=$m
+    fi
+  done
+  RSS_KB=$rss
+  echo "$best"
+}
+
+row() { # name seconds
+  local mbs
+  mbs=$(awk -v b="$BYTES" -v t="$2" 'BEGIN { printf "%.0f", (t > 0 ? b / 1e6 / t : 0) }')
+  printf "  %-58s %7.2fs %7s MB/s %6s MB RSS\n" "$1" "$2" "$mbs" "$((RSS_KB / 1024))"
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }'; }
+
+echo "1. | json | status >= 500"
+t_n=$(best_of "$NAGARE" filter '| json | status >= 500' "$CORPUS"); row "nagare filter '| json | status >= 500'" "$t_n"
+t_jq=$(best_of jq -cR 'fromjson? | select(.status >= 500)' "$CORPUS"); row "jq -cR 'fromjson? | select(.status >= 500)'" "$t_jq"
+t_rg=$(best_of rg -c '"status":5[0-9][0-9]' "$CORPUS"); row "rg -c '\"status\":5[0-9][0-9]'" "$t_rg"
+echo "   nagare is $(ratio "$t_jq" "$t_n")x jq (target >= 20x); rg is $(ratio "$t_n" "$t_rg")x faster than nagare (target <= 5x)"
+echo
+
+echo "2. |= \"database is locked\""
+t_n2=$(best_of "$NAGARE" filter '|= "database is locked"' "$CORPUS"); row "nagare filter '|= \"database is locked\"'" "$t_n2"
+t_rg2=$(best_of rg -F 'database is locked' "$CORPUS"); row "rg -F 'database is locked'" "$t_rg2"
+echo "   nagare takes $(ratio "$t_n2" "$t_rg2")x rg's time (target <= 1.5x)"
+echo
+
+echo "3. counts agree"
+n_count=$("$NAGARE" filter --count '|= "database is locked"' "$CORPUS")
+rg_count=$(rg -c -F 'database is locked' "$CORPUS")
+echo "   nagare --count: $n_count, rg -c: $rg_count"
