@@ -188,12 +188,12 @@ impl Shared<'_> {
                 return;
             }
             let mut buf = self.recycle.try_recv().unwrap_or_default();
+            let chunk_start = chunker.offset();
             match chunker.next_chunk(&mut buf) {
                 Ok(Some((kind, len))) => {
                     if kind == ChunkKind::Truncated {
                         eprintln!(
-                            "nagare: {name}: line at byte {} is longer than {} bytes; truncated",
-                            chunker.offset(),
+                            "nagare: {name}: line at byte {chunk_start} is longer than {} bytes; truncated",
                             self.opts.max_line
                         );
                     }

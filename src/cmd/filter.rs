@@ -58,7 +58,6 @@ fn filter_chunk(
         one(exec, data, out);
         return;
     }
-    exec.stats.lines += memchr::memchr_iter(b'\n', data).count() as u64;
     let q = exec.query();
     let literal = match input.format {
         // Envelope lines carry the app line escaped: no raw search.
@@ -68,6 +67,7 @@ fn filter_chunk(
     if let Some(finder) = literal {
         // Find candidate lines by searching the whole chunk, as grep does:
         // lines without the literal are never looked at one by one.
+        exec.stats.lines += memchr::memchr_iter(b'\n', data).count() as u64;
         let mut pos = 0;
         while pos < data.len() {
             let Some(i) = finder.find(&data[pos..]) else {
@@ -82,6 +82,7 @@ fn filter_chunk(
         }
     } else {
         for line in framing::lines(data) {
+            exec.stats.lines += 1;
             one(exec, line, out);
         }
     }

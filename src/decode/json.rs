@@ -55,14 +55,6 @@ impl Want {
         matches!(self, Want::Nothing)
     }
 
-    fn wants(&self, name: &[u8]) -> bool {
-        match self {
-            Want::All => true,
-            Want::Names(v) => v.iter().any(|n| n.as_bytes() == name),
-            Want::Nothing => false,
-        }
-    }
-
     /// Whether any wanted name lies below the object prefix `p` (`p_…`).
     fn wants_below(&self, p: &[u8]) -> bool {
         match self {
@@ -78,19 +70,96 @@ impl Want {
 
 const MAX_DEPTH: usize = 256;
 
-/// Byte classes inside a JSON string: 0 = ordinary, 1 = quote, 2 = backslash,
-/// 3 = control character (invalid raw).
+/// Byte classes inside a JSON string: 0 = ordinary ASCII, 1 = quote,
+/// 2 = backslash, 3 = control character (invalid raw), 4 = start of a
+/// non-ASCII UTF-8 sequence (validated on the spot, so the line needs no
+/// separate UTF-8 pass).
 static STRING_CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut i = 0;
-    while i < 0x20 {
-        t[i] = 3;
+    while i < 256 {
+        t[i] = if i < 0x20 {
+            3
+        } else if i >= 0x80 {
+            4
+        } else {
+            0
+        };
         i += 1;
     }
     t[b'"' as usize] = 1;
     t[b'\\' as usize] = 2;
     t
 };
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// SWAR: a mask with the high bit set in each byte of `w` (little endian)
+/// that is `"`, `\`, a control character or non-ASCII. The lowest set byte
+/// is exact (borrows only spill upwards from a true hit).
+#[inline(always)]
+fn special_bytes(w: u64) -> u64 {
+    let q = w ^ (ONES * b'"' as u64);
+    let bs = w ^ (ONES * b'\\' as u64);
+    let quote = q.wrapping_sub(ONES) & !q;
+    let backslash = bs.wrapping_sub(ONES) & !bs;
+    let control = w.wrapping_sub(ONES * 0x20) & !w;
+    (quote | backslash | control | w) & HIGHS
+}
+
+/// Index of the first byte at or after `i` that is not ordinary string text
+/// (or the end of `b` when fewer than a block of bytes remain).
+#[inline(always)]
+fn skip_plain(b: &[u8], mut i: usize) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SSE2 is part of the x86_64 baseline: 16 bytes per step.
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
+            _mm_or_si128, _mm_set1_epi8,
+        };
+        while i + 16 <= b.len() {
+            // SAFETY: the 16 bytes at `i` are in bounds (checked above);
+            // loadu has no alignment requirement; SSE2 is always present on
+            // x86_64.
+            let mask = unsafe {
+                let v = _mm_loadu_si128(b.as_ptr().add(i) as *const __m128i);
+                let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+                let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+                // Signed compare: control characters and every byte >= 0x80.
+                let low = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+                _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), low))
+            };
+            if mask != 0 {
+                return i + mask.trailing_zeros() as usize;
+            }
+            i += 16;
+        }
+    }
+    while let Some(chunk) = b.get(i..i + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        let m = special_bytes(w);
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i
+}
+
+/// Length of the UTF-8 sequence `b` starts with, if it is a valid one.
+#[inline]
+fn utf8_sequence(b: &[u8]) -> Option<usize> {
+    let len = match b.first()? {
+        0xC2..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF4 => 4,
+        _ => return None,
+    };
+    let seq = b.get(..len)?;
+    std::str::from_utf8(seq).ok().map(|_| len)
+}
 
 fn is_label_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_'
@@ -126,6 +195,8 @@ pub struct JsonScanner {
     key: String,
     /// Scratch for the final field name.
     name: Vec<u8>,
+    /// Scratch for a name with the `_extracted` suffix.
+    suffixed: Vec<u8>,
 }
 
 /// Decides, for an extracted name, whether it clashes with a stream label
@@ -173,33 +244,34 @@ impl<'a> Cursor<'a> {
     }
 
     /// Scans a string whose opening quote is at `self.i`; returns the span of
-    /// its raw contents and whether it has escapes.
+    /// its raw contents and whether it has escapes. Validates escapes and
+    /// UTF-8 as it goes.
     #[inline]
     fn string(&mut self) -> Result<(usize, usize, bool), JsonError> {
+        let b = self.b;
         self.i += 1;
         let start = self.i;
         let mut escaped = false;
         loop {
-            // Fast skip over ordinary bytes.
-            let rest = &self.b[self.i..];
-            let mut k = 0;
-            while k < rest.len() && STRING_CLASS[rest[k] as usize] == 0 {
-                k += 1;
-            }
-            self.i += k;
-            match self.peek() {
-                Some(b'"') => {
+            // Many bytes at a time over ordinary text.
+            self.i = skip_plain(b, self.i);
+            let Some(&c) = b.get(self.i) else {
+                return Err(self.err("unterminated string"));
+            };
+            match STRING_CLASS[c as usize] {
+                0 => self.i += 1,
+                1 => {
                     let end = self.i;
                     self.i += 1;
                     return Ok((start, end, escaped));
                 }
-                Some(b'\\') => {
+                2 => {
                     escaped = true;
                     self.i += 1;
                     match self.peek() {
                         Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.i += 1,
                         Some(b'u') => {
-                            let hex = self.b.get(self.i + 1..self.i + 5);
+                            let hex = b.get(self.i + 1..self.i + 5);
                             if !hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
                                 return Err(self.err("invalid \\u escape"));
                             }
@@ -208,8 +280,11 @@ impl<'a> Cursor<'a> {
                         _ => return Err(self.err("invalid escape")),
                     }
                 }
-                Some(_) => return Err(self.err("control character in string")),
-                None => return Err(self.err("unterminated string")),
+                3 => return Err(self.err("control character in string")),
+                _ => match utf8_sequence(&b[self.i..]) {
+                    Some(len) => self.i += len,
+                    None => return Err(self.err("invalid UTF-8")),
+                },
             }
         }
     }
@@ -409,16 +484,8 @@ impl JsonScanner {
         clash: &impl StreamClash,
         out: &mut Fields,
     ) -> Result<(), JsonError> {
-        if std::str::from_utf8(line).is_err() {
-            let pos = std::str::from_utf8(line)
-                .map_err(|e| e.valid_up_to())
-                .err()
-                .unwrap_or(0);
-            return Err(JsonError {
-                pos,
-                msg: "invalid UTF-8",
-            });
-        }
+        // UTF-8 is validated inside strings as they are scanned; any other
+        // non-ASCII byte is a JSON syntax error anyway.
         let mut c = Cursor { b: line, i: 0 };
         c.ws();
         if c.peek() != Some(b'{') {
@@ -439,12 +506,6 @@ impl JsonScanner {
 
     /// Validates only (no extraction): is `line` exactly one JSON object?
     pub fn validate(line: &[u8]) -> Result<(), JsonError> {
-        if let Err(e) = std::str::from_utf8(line) {
-            return Err(JsonError {
-                pos: e.valid_up_to(),
-                msg: "invalid UTF-8",
-            });
-        }
         let mut c = Cursor { b: line, i: 0 };
         c.ws();
         if c.peek() != Some(b'{') {
@@ -492,33 +553,78 @@ impl JsonScanner {
             }
             c.i += 1;
             c.ws();
-            // Build the flattened, sanitized name of this key.
-            let prefix_len = self.prefix.len();
-            self.name.clear();
-            self.name.extend_from_slice(&self.prefix);
-            if !self.name.is_empty() {
-                self.name.push(b'_');
-            }
             let raw_key = &c.b[ks..ke];
+            // Most keys are not wanted: rule them out by length before
+            // building a name (a sanitized name is as long as its key, one
+            // more with a leading digit, ten more with `_extracted`).
+            if !kesc && prefix_is_empty(&self.prefix) {
+                if let Want::Names(v) = want {
+                    let l = raw_key.len();
+                    let object = c.peek() == Some(b'{');
+                    let candidate = v.iter().any(|n| {
+                        let k = n.len();
+                        if object {
+                            k > l
+                        } else {
+                            k == l || k == l + 1 || k == l + 10 || k == l + 11
+                        }
+                    });
+                    if !candidate {
+                        c.skip_value(depth + 1)?;
+                        c.ws();
+                        match c.peek() {
+                            Some(b',') => {
+                                c.i += 1;
+                                c.ws();
+                                continue;
+                            }
+                            Some(b'}') => {
+                                c.i += 1;
+                                return Ok(());
+                            }
+                            _ => return Err(c.err("expected ',' or '}'")),
+                        }
+                    }
+                }
+            }
+            // The flattened, sanitized name of this key. A plain top-level
+            // key is its own name: no copy.
             let simple = !kesc
                 && !raw_key.is_empty()
                 && !raw_key[0].is_ascii_digit()
                 && raw_key.iter().all(|&b| is_label_char(b));
-            let named = if simple {
-                self.name.extend_from_slice(raw_key);
+            let prefix_len = self.prefix.len();
+            let named = if simple && prefix_len == 0 {
                 true
             } else {
-                self.key.clear();
-                unescape_into(raw_key, &mut self.key);
-                append_sanitized(&mut self.name, &self.key)
+                self.name.clear();
+                self.name.extend_from_slice(&self.prefix);
+                if !self.name.is_empty() {
+                    self.name.push(b'_');
+                }
+                if simple {
+                    self.name.extend_from_slice(raw_key);
+                    true
+                } else {
+                    self.key.clear();
+                    unescape_into(raw_key, &mut self.key);
+                    append_sanitized(&mut self.name, &self.key)
+                }
+            };
+            let name: &[u8] = if simple && prefix_len == 0 {
+                raw_key
+            } else {
+                &self.name
             };
             match c.peek() {
                 Some(b'{') => {
-                    let below = named && want.wants_below(&self.name);
-                    if below {
-                        std::mem::swap(&mut self.prefix, &mut self.name);
+                    if named && want.wants_below(name) {
+                        if !(simple && prefix_len == 0) {
+                            std::mem::swap(&mut self.prefix, &mut self.name);
+                        } else {
+                            self.prefix.extend_from_slice(raw_key);
+                        }
                         let r = self.object(c, depth + 1, true, want, clash, out);
-                        std::mem::swap(&mut self.prefix, &mut self.name);
                         self.prefix.truncate(prefix_len);
                         r?;
                     } else {
@@ -528,16 +634,16 @@ impl JsonScanner {
                 Some(b'"') => {
                     let (vs, ve, vesc) = c.string()?;
                     if named {
-                        self.emit(want, clash, out, |buf| {
-                            let raw = &c.b[vs..ve];
+                        let raw = &c.b[vs..ve];
+                        emit(name, &mut self.suffixed, want, clash, out, |buf| {
                             if vesc {
                                 unescape_into(raw, buf);
-                                // Loki drops values holding U+FFFD.
-                                if buf.contains('\u{FFFD}') {
-                                    buf.clear();
-                                }
                             } else {
                                 buf.push_str(std::str::from_utf8(raw).unwrap_or(""));
+                            }
+                            // Loki drops values holding U+FFFD.
+                            if buf.contains('\u{FFFD}') {
+                                buf.clear();
                             }
                         });
                     }
@@ -547,7 +653,7 @@ impl JsonScanner {
                     c.number()?;
                     if named {
                         let raw = &c.b[vs..c.i];
-                        self.emit(want, clash, out, |buf| {
+                        emit(name, &mut self.suffixed, want, clash, out, |buf| {
                             buf.push_str(std::str::from_utf8(raw).unwrap_or(""))
                         });
                     }
@@ -555,13 +661,17 @@ impl JsonScanner {
                 Some(b't') => {
                     c.literal(b"true")?;
                     if named {
-                        self.emit(want, clash, out, |buf| buf.push_str("true"));
+                        emit(name, &mut self.suffixed, want, clash, out, |buf| {
+                            buf.push_str("true")
+                        });
                     }
                 }
                 Some(b'f') => {
                     c.literal(b"false")?;
                     if named {
-                        self.emit(want, clash, out, |buf| buf.push_str("false"));
+                        emit(name, &mut self.suffixed, want, clash, out, |buf| {
+                            buf.push_str("false")
+                        });
                     }
                 }
                 // Arrays and nulls are validated but not extracted.
@@ -582,24 +692,54 @@ impl JsonScanner {
         }
     }
 
-    /// Stores the value for `self.name` if wanted, applying the
-    /// `_extracted` rule for names that are stream labels.
-    #[inline]
-    fn emit(
-        &mut self,
-        want: &Want,
-        clash: &impl StreamClash,
-        out: &mut Fields,
-        fill: impl FnOnce(&mut String),
-    ) {
-        if want.is_nothing() {
-            return;
+}
+
+#[inline(always)]
+fn prefix_is_empty(p: &[u8]) -> bool {
+    p.is_empty()
+}
+
+/// Stores a value under `name` if wanted, applying the `_extracted` rule
+/// for names that are stream labels. Unwanted keys cost a few length
+/// comparisons.
+#[inline]
+fn emit(
+    name: &[u8],
+    suffixed: &mut Vec<u8>,
+    want: &Want,
+    clash: &impl StreamClash,
+    out: &mut Fields,
+    fill: impl FnOnce(&mut String),
+) {
+    const SUFFIX: &[u8] = b"_extracted";
+    let with_suffix = |suffixed: &mut Vec<u8>| {
+        suffixed.clear();
+        suffixed.extend_from_slice(name);
+        suffixed.extend_from_slice(SUFFIX);
+    };
+    match want {
+        Want::Nothing => {}
+        Want::All => {
+            if clash.clashes(name) {
+                with_suffix(suffixed);
+                out.set_with_name_bytes(suffixed, fill);
+            } else {
+                out.set_with_name_bytes(name, fill);
+            }
         }
-        if clash.clashes(&self.name) {
-            self.name.extend_from_slice(b"_extracted");
-        }
-        if want.wants(&self.name) {
-            out.set_with_name_bytes(&self.name, fill);
+        Want::Names(v) => {
+            if v.iter().any(|n| n.as_bytes() == name) && !clash.clashes(name) {
+                out.set_with_name_bytes(name, fill);
+                return;
+            }
+            let suffixed_wanted = v.iter().any(|n| {
+                let n = n.as_bytes();
+                n.len() == name.len() + SUFFIX.len() && n.starts_with(name) && n.ends_with(SUFFIX)
+            });
+            if suffixed_wanted && clash.clashes(name) {
+                with_suffix(suffixed);
+                out.set_with_name_bytes(suffixed, fill);
+            }
         }
     }
 }
