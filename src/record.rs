@@ -41,6 +41,10 @@ impl Labels {
         self.pairs.iter().any(|(n, _)| n == name)
     }
 
+    pub fn contains_bytes(&self, name: &[u8]) -> bool {
+        self.pairs.iter().any(|(n, _)| n.as_bytes() == name)
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.pairs.iter().map(|(n, v)| (n.as_str(), v.as_str()))
     }
@@ -126,13 +130,26 @@ impl Fields {
     /// Like `set_with`, with the name given as bytes that are known to be
     /// valid UTF-8 (decoders build names in byte buffers).
     pub fn set_with_name_bytes(&mut self, name: &[u8], fill: impl FnOnce(&mut String)) {
-        match std::str::from_utf8(name) {
-            Ok(n) => self.set_with(n, fill),
-            Err(_) => {
-                let n = String::from_utf8_lossy(name).into_owned();
-                self.set_with(&n, fill)
+        let i = match self.names[..self.len]
+            .iter()
+            .position(|n| n.as_bytes() == name)
+        {
+            Some(i) => i,
+            // Lines of one stream have the same fields in the same order:
+            // the next free slot usually holds this name already.
+            None if self
+                .names
+                .get(self.len)
+                .is_some_and(|n| n.as_bytes() == name) =>
+            {
+                self.len += 1;
+                self.len - 1
             }
-        }
+            None => self.push_slot(&String::from_utf8_lossy(name)),
+        };
+        let buf = &mut self.values[i];
+        buf.clear();
+        fill(buf);
     }
 
     fn push_slot(&mut self, name: &str) -> usize {

@@ -35,10 +35,69 @@ pub enum Want {
     /// Every field (for `--output jsonl`, `keep`, templates over all labels).
     All,
     /// Only these names (label names after flattening and sanitizing).
-    Names(Vec<String>),
+    Names(NameSet),
     /// Validate only.
     #[default]
     Nothing,
+}
+
+/// Wanted names, with their lengths precomputed so that most keys of a
+/// line are ruled out by one bit test.
+#[derive(Debug, Clone, Default)]
+pub struct NameSet {
+    names: Vec<String>,
+    /// Bit `l` is set when a key of length `l` (< 64) could sanitize to a
+    /// wanted name: a name's own length, one less (a leading digit gains
+    /// a `_`), and the same for names with the `_extracted` suffix.
+    key_lens: u64,
+    /// A wanted name is at least this long... (keys of 64+ bytes always
+    /// count as candidates).
+    max_len: usize,
+}
+
+impl NameSet {
+    fn new(names: Vec<String>) -> NameSet {
+        let mut key_lens = 0u64;
+        for n in &names {
+            let l = n.len();
+            let mut lens = vec![l, l.saturating_sub(1)];
+            if let Some(base) = n.strip_suffix("_extracted") {
+                lens.push(base.len());
+                lens.push(base.len().saturating_sub(1));
+            }
+            for l in lens {
+                if l < 64 {
+                    key_lens |= 1 << l;
+                }
+            }
+        }
+        let max_len = names.iter().map(String::len).max().unwrap_or(0);
+        NameSet {
+            names,
+            key_lens,
+            max_len,
+        }
+    }
+
+    /// Whether a plain key of this length, holding a scalar, may be wanted.
+    #[inline(always)]
+    fn scalar_candidate(&self, key_len: usize) -> bool {
+        key_len >= 64 || self.key_lens & (1 << key_len) != 0
+    }
+
+    /// Whether a plain key of this length, holding an object, may have
+    /// wanted names below it.
+    #[inline(always)]
+    fn object_candidate(&self, key_len: usize) -> bool {
+        self.max_len > key_len
+    }
+}
+
+impl std::ops::Deref for NameSet {
+    type Target = [String];
+    fn deref(&self) -> &[String] {
+        &self.names
+    }
 }
 
 impl Want {
@@ -47,7 +106,7 @@ impl Want {
         if v.is_empty() {
             Want::Nothing
         } else {
-            Want::Names(v)
+            Want::Names(NameSet::new(v))
         }
     }
 
@@ -223,8 +282,12 @@ struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
-    #[inline]
+    #[inline(always)]
     fn ws(&mut self) {
+        // Compact JSON has no whitespace: one comparison and out.
+        if self.b.get(self.i).is_none_or(|&c| c > b' ') {
+            return;
+        }
         while let Some(&c) = self.b.get(self.i) {
             if c == b' ' || c == b'\n' || c == b'\t' || c == b'\r' {
                 self.i += 1;
@@ -246,7 +309,7 @@ impl<'a> Cursor<'a> {
     /// Scans a string whose opening quote is at `self.i`; returns the span of
     /// its raw contents and whether it has escapes. Validates escapes and
     /// UTF-8 as it goes.
-    #[inline]
+    #[inline(always)]
     fn string(&mut self) -> Result<(usize, usize, bool), JsonError> {
         let b = self.b;
         self.i += 1;
@@ -258,13 +321,14 @@ impl<'a> Cursor<'a> {
             let Some(&c) = b.get(self.i) else {
                 return Err(self.err("unterminated string"));
             };
+            // The closing quote is by far the most common stop: test it first.
+            if c == b'"' {
+                let end = self.i;
+                self.i += 1;
+                return Ok((start, end, escaped));
+            }
             match STRING_CLASS[c as usize] {
                 0 => self.i += 1,
-                1 => {
-                    let end = self.i;
-                    self.i += 1;
-                    return Ok((start, end, escaped));
-                }
                 2 => {
                     escaped = true;
                     self.i += 1;
@@ -333,6 +397,16 @@ impl<'a> Cursor<'a> {
             Ok(())
         } else {
             Err(self.err("invalid literal"))
+        }
+    }
+
+    /// Skips a value, with the common scalars handled inline.
+    #[inline(always)]
+    fn skip_scalar_or_value(&mut self, depth: usize) -> Result<(), JsonError> {
+        match self.peek() {
+            Some(b'"') => self.string().map(|_| ()),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            _ => self.skip_value(depth),
         }
     }
 
@@ -560,17 +634,13 @@ impl JsonScanner {
             if !kesc && prefix_is_empty(&self.prefix) {
                 if let Want::Names(v) = want {
                     let l = raw_key.len();
-                    let object = c.peek() == Some(b'{');
-                    let candidate = v.iter().any(|n| {
-                        let k = n.len();
-                        if object {
-                            k > l
-                        } else {
-                            k == l || k == l + 1 || k == l + 10 || k == l + 11
-                        }
-                    });
+                    let candidate = if c.peek() == Some(b'{') {
+                        v.object_candidate(l)
+                    } else {
+                        v.scalar_candidate(l)
+                    };
                     if !candidate {
-                        c.skip_value(depth + 1)?;
+                        c.skip_scalar_or_value(depth + 1)?;
                         c.ws();
                         match c.peek() {
                             Some(b',') => {
@@ -691,7 +761,6 @@ impl JsonScanner {
             }
         }
     }
-
 }
 
 #[inline(always)]

@@ -170,7 +170,7 @@ pub fn decode_json(
     ctx: &DecodeCtx<'_>,
     out: &mut Decoded,
 ) -> bool {
-    let clash = |n: &[u8]| std::str::from_utf8(n).is_ok_and(|n| ctx.stream.contains(n));
+    let clash = |n: &[u8]| ctx.stream.contains_bytes(n);
     let ok = scanner
         .scan(line, ctx.want, &clash, &mut out.fields)
         .is_ok();
@@ -190,13 +190,13 @@ pub fn want_with_time(want: &Want, need_ts: bool) -> Want {
         Want::All => Want::All,
         _ if !need_ts => want.clone(),
         Want::Names(v) => {
-            let mut v = v.clone();
+            let mut v = v.to_vec();
             for t in TIME_FIELDS {
                 if !v.iter().any(|n| n == t) {
                     v.push(t.to_string());
                 }
             }
-            Want::Names(v)
+            Want::names(v)
         }
         Want::Nothing => Want::names(TIME_FIELDS),
     }
