@@ -155,7 +155,7 @@ impl Shared<'_> {
             },
             None => detect::detect(&sample),
         };
-        tracing::debug!(
+        tracing::info!(
             input = %name,
             format = detected.format.name(),
             pretty = detected.pretty_json,

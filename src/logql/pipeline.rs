@@ -634,3 +634,211 @@ pub fn matchers_select(matchers: &[MatcherExec], labels: &Labels) -> bool {
         .iter()
         .all(|m| m.m.matches(labels.get(&m.name).unwrap_or("")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logql::ast::Expr;
+    use crate::logql::parse;
+
+    /// Runs `query` over `lines` (format `format`, stream labels `labels`)
+    /// and returns, per selected line, the printed line and its labels.
+    fn run(
+        query: &str,
+        format: Format,
+        labels: &[(&str, &str)],
+        lines: &[&str],
+    ) -> Vec<(String, Vec<(String, String)>)> {
+        let Ok(Expr::Log(log)) = parse(query) else {
+            panic!("not a log query: {query}")
+        };
+        let q = CompiledQuery::compile(
+            &log,
+            CompileOptions {
+                all_labels: true,
+                need_ts: false,
+            },
+        )
+        .unwrap();
+        let mut l = Labels::new();
+        for (k, v) in labels {
+            l.insert(*k, *v);
+        }
+        let input = InputInfo {
+            name: "t".into(),
+            selected: matchers_select(&q.matchers, &l),
+            labels: l,
+            format,
+        };
+        let mut exec = Exec::new(&q, None);
+        let mut out = Vec::new();
+        for line in lines {
+            if exec.process(&input, line.as_bytes(), 0) {
+                let mut ls = Vec::new();
+                exec.for_each_label(&input, |n, v| ls.push((n.to_string(), v.to_string())));
+                ls.sort();
+                out.push((
+                    String::from_utf8_lossy(exec.line(line.as_bytes())).into_owned(),
+                    ls,
+                ));
+            }
+        }
+        out
+    }
+
+    fn printed(query: &str, lines: &[&str]) -> Vec<String> {
+        run(query, Format::Raw, &[], lines)
+            .into_iter()
+            .map(|(l, _)| l)
+            .collect()
+    }
+
+    const LINES: [&str; 5] = [
+        r#"{"status":503,"path":"/v1/x","q":"a"}"#,
+        r#"{"status":200,"path":"/v1"}"#,
+        r#"{"path":"/v1/y"}"#,
+        "plain text",
+        r#"{"status":"abc"}"#,
+    ];
+
+    #[test]
+    fn error_lines_pass_numeric_filters_and_leave_with_error_filter() {
+        assert_eq!(
+            printed("| json | status >= 500", &LINES),
+            vec![LINES[0], LINES[3], LINES[4]]
+        );
+        // `{"status":"abc"}` is valid JSON: it reaches the numeric filter,
+        // which cannot parse "abc", sets LabelFilterErr and passes it.
+        assert_eq!(
+            printed(r#"| json | __error__="" | status >= 500"#, &LINES),
+            vec![LINES[0], LINES[4]]
+        );
+        assert_eq!(
+            printed(
+                r#"| json | __error__="" | status >= 500 | __error__="""#,
+                &LINES
+            ),
+            vec![LINES[0]]
+        );
+        // "abc" is not a number: LabelFilterErr is set, and the line passes.
+        let got = run("| json | status >= 500", Format::Raw, &[], &LINES[4..]);
+        assert!(got[0]
+            .1
+            .contains(&("__error__".to_string(), "LabelFilterErr".to_string())));
+    }
+
+    #[test]
+    fn missing_labels() {
+        // String filters read a missing label as "".
+        assert_eq!(
+            printed(r#"| json | __error__="" | q="""#, &LINES),
+            vec![LINES[1], LINES[2], LINES[4]]
+        );
+        // Numeric filters drop lines without the label.
+        assert_eq!(
+            printed(r#"| json | __error__="" | status < 1000"#, &LINES),
+            vec![LINES[0], LINES[1], LINES[4]]
+        );
+    }
+
+    #[test]
+    fn anchoring() {
+        assert_eq!(printed(r#"| json | path=~"/v1""#, &LINES), vec![LINES[1]]);
+        assert_eq!(printed(r#"|~ "/v1""#, &LINES).len(), 3);
+    }
+
+    #[test]
+    fn or_evaluates_both_sides() {
+        // Left side fails, right side matches: the line passes.
+        assert_eq!(
+            printed(
+                r#"| json | __error__="" | status >= 500 or path="/v1/y""#,
+                &LINES
+            ),
+            vec![LINES[0], LINES[2], LINES[4]]
+        );
+    }
+
+    #[test]
+    fn extracted_suffix_for_stream_labels() {
+        let got = run(
+            "| json",
+            Format::Raw,
+            &[("app", "api")],
+            &[r#"{"app":"other","x":1}"#],
+        );
+        let labels = &got[0].1;
+        assert!(labels.contains(&("app".into(), "api".into())));
+        assert!(labels.contains(&("app_extracted".into(), "other".into())));
+    }
+
+    #[test]
+    fn format_fields_are_labels_without_a_parser() {
+        let got = run(
+            "| status >= 500",
+            Format::Json,
+            &[],
+            &[r#"{"status":503}"#, r#"{"status":200}"#],
+        );
+        assert_eq!(got.len(), 1);
+    }
+
+    #[test]
+    fn selector_uses_stream_labels_only() {
+        assert_eq!(
+            run(
+                r#"{job="api"} | json"#,
+                Format::Raw,
+                &[("job", "api")],
+                &LINES[..1]
+            )
+            .len(),
+            1
+        );
+        assert!(run(
+            r#"{job="web"} | json"#,
+            Format::Raw,
+            &[("job", "api")],
+            &LINES[..1]
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn drop_keep_and_label_format() {
+        let got = run(
+            r#"| json | drop q, status="503""#,
+            Format::Raw,
+            &[],
+            &LINES[..1],
+        );
+        assert_eq!(got[0].1, vec![("path".to_string(), "/v1/x".to_string())]);
+        let got = run(
+            r#"| json | keep path"#,
+            Format::Raw,
+            &[("job", "x")],
+            &LINES[..1],
+        );
+        assert_eq!(got[0].1, vec![("path".to_string(), "/v1/x".to_string())]);
+        let got = run(
+            r#"| json | label_format route=path, s="{{.status}}!""#,
+            Format::Raw,
+            &[],
+            &LINES[..1],
+        );
+        let names: Vec<&str> = got[0].1.iter().map(|(n, _)| n.as_str()).collect();
+        assert!(names.contains(&"route") && !names.contains(&"path"));
+        assert!(got[0].1.contains(&("s".into(), "503!".into())));
+    }
+
+    #[test]
+    fn line_format_then_filters_see_the_new_line() {
+        assert_eq!(
+            printed(
+                r#"| json | __error__="" | line_format "{{.path}} {{.status}}" |= "503""#,
+                &LINES
+            ),
+            vec!["/v1/x 503"]
+        );
+    }
+}
