@@ -185,6 +185,7 @@ impl FilterArgs {
             if inputs.is_empty() {
                 return Err(UsageError(e.to_string()));
             }
+            // Named now; the exit status says an input could not be read.
             for e in &errors {
                 eprintln!("nagare: {e}");
             }
@@ -217,6 +218,7 @@ impl FilterArgs {
         Ok(FilterOptions {
             query,
             inputs,
+            unreadable_inputs: errors.len(),
             output: match self.output {
                 LineOutputArg::Raw => LineOutput::Raw,
                 LineOutputArg::Jsonl => LineOutput::Jsonl,

@@ -17,6 +17,8 @@ use crate::source::InputSpec;
 pub struct FilterOptions {
     pub query: String,
     pub inputs: Vec<InputSpec>,
+    /// Inputs already found unreadable (e.g. a glob matching nothing).
+    pub unreadable_inputs: usize,
     pub output: LineOutput,
     pub count: bool,
     pub time_range: Option<(i64, i64)>,
@@ -192,7 +194,7 @@ pub fn run(opts: FilterOptions) -> i32 {
         eprintln!("nagare: writing output: {e}");
         return EXIT_INPUT;
     }
-    if summary.errors.is_empty() {
+    if summary.errors.is_empty() && opts.unreadable_inputs == 0 {
         EXIT_OK
     } else {
         EXIT_INPUT

@@ -75,7 +75,11 @@ fn decode_envelope(
 ) -> bool {
     let env = &mut scratch.envelope;
     env.clear();
-    if json.scan(line, envelope_want(), &(), env).is_err() || !env.contains("message") {
+    if json
+        .scan_keeping_replacement_chars(line, envelope_want(), &(), env)
+        .is_err()
+        || !env.contains("message")
+    {
         // Not an envelope: keep the whole line as the app's line.
         return false;
     }
@@ -117,6 +121,11 @@ fn decode_inner(json: &mut JsonScanner, ctx: &DecodeCtx<'_>, out: &mut Decoded) 
         .scan(&out.app_line, &want, &clash, &mut out.fields)
         .is_ok();
     out.json_object = ok;
+    if !ok {
+        // A line its format cannot decode has no decoded fields (DESIGN:
+        // Pipeline); `| json` will extract what Loki would, with its error.
+        out.fields.clear();
+    }
     if ctx.need_ts {
         out.ts = TIME_FIELDS
             .iter()

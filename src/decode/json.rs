@@ -256,6 +256,9 @@ pub struct JsonScanner {
     name: Vec<u8>,
     /// Scratch for a name with the `_extracted` suffix.
     suffixed: Vec<u8>,
+    /// Keep string values that hold U+FFFD (Loki blanks such label values;
+    /// envelope fields such as Fly's `message` are lines, not labels).
+    keep_replacement_chars: bool,
 }
 
 /// Decides, for an extracted name, whether it clashes with a stream label
@@ -578,6 +581,21 @@ impl JsonScanner {
         Ok(())
     }
 
+    /// Like [`JsonScanner::scan`], but string values holding U+FFFD are
+    /// kept as they are (for envelopes whose fields are whole lines).
+    pub fn scan_keeping_replacement_chars(
+        &mut self,
+        line: &[u8],
+        want: &Want,
+        clash: &impl StreamClash,
+        out: &mut Fields,
+    ) -> Result<(), JsonError> {
+        self.keep_replacement_chars = true;
+        let r = self.scan(line, want, clash, out);
+        self.keep_replacement_chars = false;
+        r
+    }
+
     /// Validates only (no extraction): is `line` exactly one JSON object?
     pub fn validate(line: &[u8]) -> Result<(), JsonError> {
         let mut c = Cursor { b: line, i: 0 };
@@ -705,14 +723,15 @@ impl JsonScanner {
                     let (vs, ve, vesc) = c.string()?;
                     if named {
                         let raw = &c.b[vs..ve];
+                        let keep_replacement = self.keep_replacement_chars;
                         emit(name, &mut self.suffixed, want, clash, out, |buf| {
                             if vesc {
                                 unescape_into(raw, buf);
                             } else {
                                 buf.push_str(std::str::from_utf8(raw).unwrap_or(""));
                             }
-                            // Loki drops values holding U+FFFD.
-                            if buf.contains('\u{FFFD}') {
+                            // Loki drops label values holding U+FFFD.
+                            if !keep_replacement && buf.contains('\u{FFFD}') {
                                 buf.clear();
                             }
                         });

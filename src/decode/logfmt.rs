@@ -192,6 +192,9 @@ pub fn decode(line: &[u8], ctx: &DecodeCtx<'_>, out: &mut Decoded) -> bool {
         Err(_) => false,
     };
     out.logfmt_ok = ok;
+    if !ok {
+        out.fields.clear();
+    }
     if ctx.need_ts {
         out.ts = super::TIME_FIELDS
             .iter()

@@ -4,7 +4,8 @@
 //! Each format is one file with a `decode` function; the set of formats is
 //! listed once, in [`Format`]. Decoding never fails hard: a line its format
 //! cannot decode completely is reported as not a record (malformed) and is
-//! still passed on with whatever was decoded before the failure.
+//! still passed on, with no decoded fields (envelope labels such as Fly's
+//! `region` stay when the envelope itself decoded).
 
 pub mod detect;
 pub mod fly;
@@ -175,6 +176,9 @@ pub fn decode_json(
         .scan(line, ctx.want, &clash, &mut out.fields)
         .is_ok();
     out.json_object = ok;
+    if !ok {
+        out.fields.clear();
+    }
     if ctx.need_ts {
         out.ts = TIME_FIELDS
             .iter()
