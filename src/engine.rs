@@ -93,6 +93,9 @@ struct Shared<'a> {
     select: &'a (dyn Fn(&Labels) -> bool + Sync),
     seq: Mutex<u64>,
     recycle: Receiver<Vec<u8>>,
+    /// One token per chunk that may be read but not yet consumed: bounds
+    /// memory even when one slow chunk holds up the in-order consumer.
+    tokens: Receiver<()>,
     errors: Mutex<Vec<InputError>>,
     stop: AtomicBool,
 }
@@ -116,6 +119,9 @@ impl Shared<'_> {
         len: usize,
         kind: ChunkKind,
     ) -> bool {
+        if self.tokens.recv().is_err() || self.stop.load(Ordering::Relaxed) {
+            return false;
+        }
         let Ok(mut seq) = self.seq.lock() else {
             return false;
         };
@@ -228,15 +234,21 @@ where
     O: Send,
 {
     let threads = opts.threads.max(1);
-    let (job_tx, job_rx) = bounded::<Job>(threads * 2);
-    let (out_tx, out_rx) = bounded::<(u64, O)>(threads * 4);
+    let (job_tx, job_rx) = bounded::<Job>(threads);
+    let (out_tx, out_rx) = bounded::<(u64, O)>(threads);
     let (recycle_tx, recycle_rx) = unbounded::<Vec<u8>>();
+    let in_flight = threads * 2 + 2;
+    let (token_tx, token_rx) = bounded::<()>(in_flight);
+    for _ in 0..in_flight {
+        let _ = token_tx.try_send(());
+    }
     let streaming = opts.follow.is_some() || inputs.contains(&InputSpec::Stdin);
     let shared = Shared {
         opts,
         select,
         seq: Mutex::new(0),
         recycle: recycle_rx,
+        tokens: token_rx,
         errors: Mutex::new(Vec::new()),
         stop: AtomicBool::new(false),
     };
@@ -290,7 +302,9 @@ where
                 next += 1;
                 // "Idle" when nothing else is ready: a stream flushes then.
                 let idle = streaming && pending.is_empty() && out_rx.is_empty();
-                if consume(out, idle).is_break() {
+                let flow = consume(out, idle);
+                let _ = token_tx.try_send(());
+                if flow.is_break() {
                     stopped = true;
                     shared.stop.store(true, Ordering::Relaxed);
                     break 'outer;
@@ -300,7 +314,13 @@ where
         if stopped {
             // Drain, so blocked workers and readers can see the stop flag
             // and finish.
-            while out_rx.recv().is_ok() {}
+            shared.stop.store(true, Ordering::Relaxed);
+            for _ in 0..in_flight {
+                let _ = token_tx.try_send(());
+            }
+            while out_rx.recv().is_ok() {
+                let _ = token_tx.try_send(());
+            }
         }
     });
     let errors = shared.errors.into_inner().unwrap_or_default();

@@ -123,10 +123,20 @@ pub fn run(opts: FilterOptions) -> i32 {
     let max_line = opts.engine.max_line;
     let time_range = opts.time_range;
     let q_ref = &q;
+    // Output buffers go back to the workers once written, so big buffers
+    // are not allocated and freed for every chunk (which fragments the heap
+    // and lets RSS creep up on long inputs).
+    let (pool_tx, pool_rx) = crossbeam_channel::unbounded::<Vec<u8>>();
     let make_worker = move || {
         let mut exec = Exec::new(q_ref, time_range);
+        let pool_rx = pool_rx.clone();
         move |job: Job, recycle: &crossbeam_channel::Sender<Vec<u8>>| {
-            let mut bytes = Vec::new();
+            // Sized once for the largest usual output (JSON Lines is about
+            // 3× the input), so buffers are not regrown chunk after chunk.
+            let mut bytes = pool_rx
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(4 * framing::CHUNK_SIZE));
+            bytes.clear();
             exec.stats = Stats::default();
             filter_chunk(&mut exec, &job, mode, max_line, &mut bytes);
             let _ = recycle.send(job.data);
@@ -151,6 +161,7 @@ pub fn run(opts: FilterOptions) -> i32 {
         |out: ChunkOut, idle| {
             total.add(&out.stats);
             if out.bytes.is_empty() {
+                let _ = pool_tx.send(out.bytes);
                 return ControlFlow::Continue(());
             }
             let r = w.write_all(&out.bytes).and_then(|_| {
@@ -160,6 +171,7 @@ pub fn run(opts: FilterOptions) -> i32 {
                     Ok(())
                 }
             });
+            let _ = pool_tx.send(out.bytes);
             match r {
                 Ok(()) => ControlFlow::Continue(()),
                 Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
