@@ -15,6 +15,15 @@ use crate::source::{self, FollowOptions, InputSpec};
 
 const ABOUT: &str = "nagare (流れ): a log-analytics stream processor that speaks LogQL.";
 
+const METRICS_EXAMPLES: &str = "\
+Examples:
+  nagare metrics fixtures/app.log
+  nagare metrics --output json 'app.log*.gz'
+  nagare metrics --output json --window 5m app.log
+  nagare metrics --output prom --field status=status_code --field latency=duration:s app.log
+  nagare metrics --push http://127.0.0.1:9091 --job api app.log.gz
+  flyctl logs | nagare metrics -f --listen 127.0.0.1:9464";
+
 const FILTER_EXAMPLES: &str = "\
 Examples:
   flyctl logs | nagare filter '{app=\"api\"} | json | status >= 500'
@@ -40,6 +49,9 @@ pub enum Command {
     /// Print the records a LogQL log query selects, as they arrive.
     #[command(after_help = FILTER_EXAMPLES)]
     Filter(FilterArgs),
+    /// Golden signals and derived metrics: report, Prometheus exposition, /metrics, Pushgateway.
+    #[command(after_help = METRICS_EXAMPLES)]
+    Metrics(Box<MetricsArgs>),
     /// Parse a LogQL query and print its plan (exit 2 with the column if invalid).
     #[command(
         after_help = "Examples:\n  nagare explain '{app=\"api\"} | json | status >= 500'\n  nagare explain 'sum by (path) (rate({job=\"app\"} | json [5m]))'"
@@ -58,6 +70,145 @@ pub enum FormatArg {
     Fly,
     Nginx,
     Raw,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MetricsOutputArg {
+    /// A readable report, golden signals first.
+    Table,
+    /// One JSON document (NDJSON, one per window, with --window).
+    Json,
+    /// Prometheus text exposition.
+    Prom,
+}
+
+#[derive(Args, Debug)]
+pub struct MetricsArgs {
+    /// Files (none or `-`: stdin); globs and .gz work.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<String>,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output shape.
+    #[arg(long, value_enum, default_value = "table")]
+    pub output: MetricsOutputArg,
+    /// Override a field role, e.g. status=status_code, latency=duration:s (repeatable).
+    #[arg(long = "field", value_name = "ROLE=NAME")]
+    pub fields: Vec<String>,
+    /// Requests slower than this many milliseconds are slow.
+    #[arg(long, value_name = "MS", default_value_t = 1000.0)]
+    pub slow_ms: f64,
+    /// DB lock bursts: minimum events / maximum gap between consecutive ones.
+    #[arg(long, value_name = "N/GAP", default_value = "3/5m")]
+    pub burst: String,
+    /// Regex (on the raw line) that marks a DB lock event.
+    #[arg(long, value_name = "REGEX", default_value = "database is locked")]
+    pub lock_pattern: String,
+    /// How many top search queries are named (the rest is _other_).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub top: usize,
+    /// Replace query label values by a short stable hash.
+    #[arg(long)]
+    pub redact_queries: bool,
+    /// One JSON document per window of event time (with --output json).
+    #[arg(long, value_name = "DURATION")]
+    pub window: Option<String>,
+    /// Serve /metrics on this address while running (e.g. 127.0.0.1:9464).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Push the exposition to this Pushgateway (at the end, or every --push-interval with -f).
+    #[arg(long, value_name = "URL")]
+    pub push: Option<String>,
+    /// Pushgateway job name.
+    #[arg(long, value_name = "NAME", default_value = "nagare")]
+    pub job: String,
+    /// Extra Pushgateway grouping labels (repeatable).
+    #[arg(long, value_name = "K=V")]
+    pub grouping: Vec<String>,
+    /// Push period while following.
+    #[arg(long, value_name = "DURATION", default_value = "15s")]
+    pub push_interval: String,
+    /// Metric name prefix (namespace), e.g. nagare_.
+    #[arg(long, value_name = "PREFIX", default_value = "")]
+    pub prefix: String,
+}
+
+impl MetricsArgs {
+    pub fn resolve(self) -> Result<crate::cmd::metrics::MetricsOptions, UsageError> {
+        use crate::cmd::metrics::{MetricsOptions, MetricsOutput, PushTarget};
+        use crate::metrics::aggregate::MetricsConfig;
+        let (inputs, errors) = source::expand(&self.files);
+        if let Some(e) = errors.first() {
+            if inputs.is_empty() {
+                return Err(UsageError(e.to_string()));
+            }
+            for e in &errors {
+                eprintln!("nagare: {e}");
+            }
+        }
+        let mut cfg = MetricsConfig::default();
+        cfg.roles
+            .apply_overrides(&self.fields)
+            .map_err(|e| UsageError(e.0))?;
+        if self.slow_ms.is_nan() || self.slow_ms < 0.0 {
+            return Err(UsageError("--slow-ms must be a number >= 0".into()));
+        }
+        cfg.slow_ms = self.slow_ms;
+        cfg.burst = crate::metrics::bursts::BurstSpec::parse(&self.burst)
+            .map_err(|e| UsageError(format!("--burst: {e}")))?;
+        cfg.lock_re = regex::bytes::Regex::new(&self.lock_pattern)
+            .map_err(|e| UsageError(format!("--lock-pattern: {e}")))?;
+        if self.top == 0 {
+            return Err(UsageError("--top must be at least 1".into()));
+        }
+        cfg.top = self.top;
+        let dur = |flag: &str, v: &str| {
+            crate::time::parse_duration(v)
+                .filter(|d| *d > 0)
+                .ok_or_else(|| UsageError(format!("{flag} {v:?}: expected a duration such as 5m")))
+        };
+        cfg.window_ns = match &self.window {
+            Some(w) => Some(dur("--window", w)?),
+            None => None,
+        };
+        let mut grouping = Vec::new();
+        for g in &self.grouping {
+            let (k, v) = g
+                .split_once('=')
+                .ok_or_else(|| UsageError(format!("--grouping {g:?}: expected K=V")))?;
+            grouping.push((k.to_string(), v.to_string()));
+        }
+        let push = match &self.push {
+            Some(url) => Some(PushTarget {
+                url: url.clone(),
+                job: self.job.clone(),
+                grouping,
+                interval: std::time::Duration::from_nanos(dur(
+                    "--push-interval",
+                    &self.push_interval,
+                )? as u64),
+            }),
+            None => None,
+        };
+        Ok(MetricsOptions {
+            inputs,
+            unreadable_inputs: errors.len(),
+            output: match self.output {
+                MetricsOutputArg::Table => MetricsOutput::Table,
+                MetricsOutputArg::Json => MetricsOutput::Json,
+                MetricsOutputArg::Prom => MetricsOutput::Prom,
+            },
+            config: cfg,
+            display: crate::metrics::report::QueryDisplay {
+                redact: self.redact_queries,
+                max_chars: crate::metrics::normalize::DEFAULT_LABEL_CHARS,
+            },
+            prefix: self.prefix,
+            listen: self.listen,
+            push,
+            engine: self.input.engine_options()?,
+        })
+    }
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]

@@ -32,6 +32,13 @@ fn main() {
                 EXIT_USAGE
             }
         },
+        Command::Metrics(args) => match (*args).resolve() {
+            Ok(opts) => cmd::metrics::run(opts),
+            Err(e) => {
+                eprintln!("nagare: {}", e.0);
+                EXIT_USAGE
+            }
+        },
         Command::Explain { query } => cmd::explain::run(&query),
     };
     std::process::exit(code);

@@ -2,6 +2,7 @@
 
 pub mod explain;
 pub mod filter;
+pub mod metrics;
 
 use crate::logql::QueryError;
 

@@ -1,0 +1,259 @@
+//! `nagare metrics`: the golden signals and derived metrics of a stream or
+//! an archive, as a report, a Prometheus exposition, a `/metrics` endpoint
+//! or a Pushgateway push.
+
+use std::io::{self, IsTerminal, Write};
+use std::ops::ControlFlow;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::{EXIT_INPUT, EXIT_OK, EXIT_USAGE};
+use crate::decode::{self, DecodeCtx, Decoded, Decoder, Format, Want};
+use crate::engine::{self, EngineOptions, Job};
+use crate::framing::{self, ChunkKind};
+use crate::metrics::aggregate::{ChunkAgg, MetricsConfig, Observer, Totals};
+use crate::metrics::exposition::{write_text, MetricFamily};
+use crate::metrics::prom::QuerySeries;
+use crate::metrics::report::{json_report, table_report, QueryDisplay};
+use crate::sink::pushgateway::{push, PushOptions};
+use crate::sink::server::MetricsServer;
+use crate::source::InputSpec;
+
+/// What `metrics` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsOutput {
+    Table,
+    Json,
+    Prom,
+}
+
+/// Where and how to push.
+#[derive(Debug, Clone)]
+pub struct PushTarget {
+    pub url: String,
+    pub job: String,
+    pub grouping: Vec<(String, String)>,
+    /// While following: push every this often.
+    pub interval: Duration,
+}
+
+/// Resolved options of `metrics`.
+pub struct MetricsOptions {
+    pub inputs: Vec<InputSpec>,
+    pub unreadable_inputs: usize,
+    pub output: MetricsOutput,
+    pub config: MetricsConfig,
+    pub display: QueryDisplay,
+    /// Metric name prefix (namespace), e.g. `nagare_`; empty for none.
+    pub prefix: String,
+    pub listen: Option<String>,
+    pub push: Option<PushTarget>,
+    pub engine: EngineOptions,
+}
+
+/// Turns a chunk of lines into its contribution.
+fn observe_chunk(
+    job: &Job,
+    cfg: &MetricsConfig,
+    want: &Want,
+    decoder: &mut Decoder,
+    dec: &mut Decoded,
+    obs: &mut Observer,
+) -> ChunkAgg {
+    let mut chunk = ChunkAgg::default();
+    let input = &*job.input;
+    let data = &job.data[..job.len];
+    let ctx = DecodeCtx {
+        want,
+        need_ts: true,
+        stream: &input.labels,
+    };
+    let cfg_for_input;
+    let cfg = if input.format == Format::Nginx && !cfg.skip_raw_query_field {
+        cfg_for_input = MetricsConfig {
+            skip_raw_query_field: true,
+            ..cfg.clone()
+        };
+        &cfg_for_input
+    } else {
+        cfg
+    };
+    let mut one = |line: &[u8]| {
+        let record = decoder.decode(input.format, line, &ctx, dec);
+        let line = dec.line(line);
+        obs.observe(
+            &mut chunk,
+            cfg,
+            &dec.fields,
+            line,
+            dec.ts,
+            job.arrival_ns,
+            record,
+        );
+    };
+    if job.kind == ChunkKind::Truncated {
+        one(data);
+    } else {
+        for line in framing::lines(data) {
+            one(line);
+        }
+    }
+    chunk
+}
+
+fn render_prom(
+    series: &mut QuerySeries,
+    totals: &Totals,
+    cfg: &MetricsConfig,
+    disp: &QueryDisplay,
+    prefix: &str,
+) -> String {
+    let fams: Vec<MetricFamily> = series.families(&totals.all, cfg, disp);
+    let mut out = String::new();
+    write_text(&fams, prefix, &mut out);
+    out
+}
+
+pub fn run(opts: MetricsOptions) -> i32 {
+    let cfg = Arc::new(opts.config.clone());
+    let mut names = cfg.roles.all_names();
+    names.extend(decode::TIME_FIELDS.iter().map(|s| s.to_string()));
+    let want = Want::names(names);
+    let totals = Arc::new(Mutex::new(Totals::new(&cfg)));
+    let series = Arc::new(Mutex::new(QuerySeries::default()));
+    let disp = opts.display;
+    let prefix = opts.prefix.clone();
+
+    let render = {
+        let totals = totals.clone();
+        let series = series.clone();
+        let cfg = cfg.clone();
+        let prefix = prefix.clone();
+        move || -> String {
+            let t = totals.lock().unwrap_or_else(|e| e.into_inner());
+            let mut s = series.lock().unwrap_or_else(|e| e.into_inner());
+            render_prom(&mut s, &t, &cfg, &disp, &prefix)
+        }
+    };
+
+    let server = match &opts.listen {
+        Some(addr) => match MetricsServer::start(addr, Arc::new(render.clone())) {
+            Ok(s) => {
+                eprintln!("nagare: serving /metrics on http://{}", s.local_addr());
+                Some(s)
+            }
+            Err(e) => {
+                eprintln!("nagare: --listen {addr}: {e}");
+                return EXIT_USAGE;
+            }
+        },
+        None => None,
+    };
+
+    let mut push_failed = false;
+    let mut last_push = Instant::now();
+    let following = opts.engine.follow.is_some();
+    let do_push = |target: &PushTarget| -> bool {
+        let body = render();
+        match push(
+            &target.url,
+            &target.job,
+            &target.grouping,
+            &body,
+            &PushOptions::default(),
+        ) {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!("nagare: push failed: {e}");
+                false
+            }
+        }
+    };
+
+    let cfg_w = cfg.clone();
+    let want_ref = &want;
+    let make_worker = move || {
+        let cfg = cfg_w.clone();
+        let mut decoder = Decoder::new();
+        let mut dec = Decoded::default();
+        let mut obs = Observer::default();
+        move |job: Job, recycle: &crossbeam_channel::Sender<Vec<u8>>| {
+            let c = observe_chunk(&job, &cfg, want_ref, &mut decoder, &mut dec, &mut obs);
+            let _ = recycle.send(job.data);
+            c
+        }
+    };
+    let select = |_: &crate::record::Labels| true;
+    let summary = engine::run(
+        &opts.inputs,
+        &opts.engine,
+        &select,
+        &make_worker,
+        |chunk: ChunkAgg, _idle| {
+            totals
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .add_chunk(&chunk, &cfg);
+            if following {
+                if let Some(t) = &opts.push {
+                    if last_push.elapsed() >= t.interval {
+                        push_failed |= !do_push(t);
+                        last_push = Instant::now();
+                    }
+                }
+            }
+            ControlFlow::Continue(())
+        },
+    );
+
+    let t = totals.lock().unwrap_or_else(|e| e.into_inner());
+    let stdout = io::stdout();
+    let mut w = io::BufWriter::new(stdout.lock());
+    let written = match opts.output {
+        MetricsOutput::Json => {
+            if cfg.window_ns.is_some() {
+                let w_ns = cfg.window_ns.unwrap_or(0);
+                let mut r = Ok(());
+                for (start, agg) in &t.windows {
+                    let mut doc = json_report(agg, &cfg, &disp);
+                    doc["window"] = serde_json::json!({
+                        "start": crate::time::format_rfc3339_digits(*start, t.all.ts_digits),
+                        "end": crate::time::format_rfc3339_digits(start + w_ns, t.all.ts_digits),
+                    });
+                    r = r.and_then(|_| writeln!(w, "{doc}"));
+                }
+                r
+            } else {
+                writeln!(w, "{}", json_report(&t.all, &cfg, &disp))
+            }
+        }
+        MetricsOutput::Table => {
+            let color = io::stdout().is_terminal();
+            write!(w, "{}", table_report(&t.all, &cfg, &disp, color))
+        }
+        MetricsOutput::Prom => {
+            let mut s = series.lock().unwrap_or_else(|e| e.into_inner());
+            write!(w, "{}", render_prom(&mut s, &t, &cfg, &disp, &prefix))
+        }
+    };
+    drop(t);
+    if let Err(e) = written.and_then(|_| w.flush()) {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            eprintln!("nagare: writing output: {e}");
+            return EXIT_INPUT;
+        }
+    }
+    if let Some(target) = &opts.push {
+        // A batch push carries the totals of the run (it replaces the group).
+        push_failed |= !do_push(target);
+    }
+    drop(server);
+    if push_failed {
+        return EXIT_INPUT;
+    }
+    if summary.errors.is_empty() && opts.unreadable_inputs == 0 {
+        EXIT_OK
+    } else {
+        EXIT_INPUT
+    }
+}

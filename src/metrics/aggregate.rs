@@ -1,0 +1,468 @@
+//! The metrics engine: what each record contributes, and how contributions
+//! merge.
+//!
+//! Workers turn a chunk of lines into a [`ChunkAgg`] (every key it saw, in
+//! the order it saw them); the command merges chunks into a [`Totals`] in
+//! input order, which is where the cardinality caps apply ("the first 200
+//! routes seen"), so the answer does not depend on the number of threads.
+
+use indexmap::IndexMap;
+use regex::bytes::Regex;
+
+use super::bursts::{self, BurstSpec};
+use super::normalize::normalize_query;
+use super::roles::{LatencyUnit, Roles};
+use super::route::normalize_route;
+use super::sketch::QuantileSketch;
+use super::topk::TopCounter;
+use crate::record::Fields;
+
+/// The label value that collects everything past a cap.
+pub const OTHER: &str = "_other_";
+/// The route of a request that names none.
+pub const NO_ROUTE: &str = "_unknown_";
+
+/// Upper bounds (seconds) of the latency histogram buckets.
+pub const LATENCY_BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// What the engine derives, and its limits.
+#[derive(Debug, Clone)]
+pub struct MetricsConfig {
+    pub roles: Roles,
+    /// Requests slower than this are slow.
+    pub slow_ms: f64,
+    /// A record whose line matches is a DB lock event.
+    pub lock_re: Regex,
+    pub burst: BurstSpec,
+    /// How many top queries are named (the rest is `_other_`).
+    pub top: usize,
+    pub route_cap: usize,
+    pub event_cap: usize,
+    pub function_cap: usize,
+    /// Distinct queries counted exactly before switching to a bounded sketch.
+    pub query_capacity: usize,
+    /// Width of `--window` in nanoseconds.
+    pub window_ns: Option<i64>,
+    /// The `query` field of nginx lines is a raw query string, not a search
+    /// query: read only `q` there.
+    pub skip_raw_query_field: bool,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            roles: Roles::default(),
+            slow_ms: 1000.0,
+            lock_re: Regex::new("database is locked").expect("valid default regex"),
+            burst: BurstSpec::default(),
+            top: 20,
+            route_cap: 200,
+            event_cap: 200,
+            function_cap: 200,
+            query_capacity: 100_000,
+            window_ns: None,
+            skip_raw_query_field: false,
+        }
+    }
+}
+
+/// Per-route request figures.
+#[derive(Debug, Clone, Default)]
+pub struct RouteAgg {
+    pub requests: u64,
+    pub errors_5xx: u64,
+    pub slow: u64,
+    pub lock_events: u64,
+    pub latency: QuantileSketch,
+    /// Non-cumulative counts per bucket of [`LATENCY_BUCKETS`], plus +Inf.
+    pub buckets: [u64; LATENCY_BUCKETS.len() + 1],
+    pub latency_sum_s: f64,
+    /// Requests by (method, status).
+    pub by_method_status: IndexMap<(String, u16), u64>,
+}
+
+impl RouteAgg {
+    fn merge(&mut self, o: &RouteAgg) {
+        self.requests += o.requests;
+        self.errors_5xx += o.errors_5xx;
+        self.slow += o.slow;
+        self.lock_events += o.lock_events;
+        self.latency.merge(&o.latency);
+        for (a, b) in self.buckets.iter_mut().zip(o.buckets.iter()) {
+            *a += b;
+        }
+        self.latency_sum_s += o.latency_sum_s;
+        for (k, v) in &o.by_method_status {
+            *self.by_method_status.entry(k.clone()).or_default() += v;
+        }
+    }
+
+    fn observe_latency(&mut self, ms: f64) {
+        self.latency.add(ms);
+        let s = ms / 1000.0;
+        let i = LATENCY_BUCKETS
+            .iter()
+            .position(|&b| s <= b)
+            .unwrap_or(LATENCY_BUCKETS.len());
+        self.buckets[i] += 1;
+        self.latency_sum_s += s;
+    }
+}
+
+/// Convex function executions of one (function, status).
+#[derive(Debug, Clone, Default)]
+pub struct FunctionAgg {
+    pub executions: u64,
+    pub buckets: [u64; LATENCY_BUCKETS.len() + 1],
+    pub seconds_sum: f64,
+}
+
+/// Everything derived from some records (one chunk, one window, or all).
+#[derive(Debug, Clone, Default)]
+pub struct Agg {
+    pub lines: u64,
+    pub records: u64,
+    pub malformed: u64,
+    /// Records without an integer status (left out of request metrics).
+    pub without_status: u64,
+    /// Requests without a readable latency.
+    pub without_latency: u64,
+    pub first_ns: Option<i64>,
+    pub last_ns: Option<i64>,
+    /// Fraction digits of the data's timestamps (reports print as many).
+    pub ts_digits: u8,
+    pub by_status: IndexMap<u16, u64>,
+    pub routes: IndexMap<String, RouteAgg>,
+    /// Lock events: (time, route) — rare, kept for burst detection.
+    pub lock_events: Vec<(i64, Option<String>)>,
+    pub queries: TopCounter,
+    pub events: IndexMap<String, u64>,
+    pub levels: IndexMap<String, u64>,
+    pub functions: IndexMap<(String, String), FunctionAgg>,
+}
+
+impl Agg {
+    pub fn new(cfg: &MetricsConfig) -> Agg {
+        Agg {
+            queries: TopCounter::new(cfg.query_capacity),
+            ..Agg::default()
+        }
+    }
+
+    /// Requests in total.
+    pub fn requests(&self) -> u64 {
+        self.by_status.values().sum()
+    }
+
+    pub fn class_count(&self, class: u16) -> u64 {
+        self.by_status
+            .iter()
+            .filter(|(s, _)| **s / 100 == class)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// All request latencies, over every route.
+    pub fn latency(&self) -> QuantileSketch {
+        let mut s = QuantileSketch::new();
+        for r in self.routes.values() {
+            s.merge(&r.latency);
+        }
+        s
+    }
+
+    /// Merges `o` (which comes after `self` in input order) into `self`,
+    /// applying the caps: keys beyond a cap are folded into `_other_`.
+    pub fn merge(&mut self, o: &Agg, cfg: &MetricsConfig) {
+        self.lines += o.lines;
+        self.records += o.records;
+        self.malformed += o.malformed;
+        self.without_status += o.without_status;
+        self.without_latency += o.without_latency;
+        self.first_ns = min_opt(self.first_ns, o.first_ns);
+        self.last_ns = max_opt(self.last_ns, o.last_ns);
+        self.ts_digits = self.ts_digits.max(o.ts_digits);
+        for (k, v) in &o.by_status {
+            *self.by_status.entry(*k).or_default() += v;
+        }
+        for (route, agg) in &o.routes {
+            let key = capped_key(&self.routes, route, cfg.route_cap);
+            self.routes.entry(key).or_default().merge(agg);
+        }
+        for (t, r) in &o.lock_events {
+            let r = r
+                .as_ref()
+                .map(|r| capped_key(&self.routes, r, cfg.route_cap));
+            self.lock_events.push((*t, r));
+        }
+        self.queries.merge(&o.queries);
+        for (k, v) in &o.events {
+            let key = capped_key(&self.events, k, cfg.event_cap);
+            *self.events.entry(key).or_default() += v;
+        }
+        for (k, v) in &o.levels {
+            let key = capped_key(&self.levels, k, cfg.event_cap);
+            *self.levels.entry(key).or_default() += v;
+        }
+        for ((f, st), agg) in &o.functions {
+            let known = self.functions.keys().any(|(ff, _)| ff == f);
+            let distinct = {
+                let mut names: Vec<&String> = self.functions.keys().map(|(f, _)| f).collect();
+                names.dedup();
+                names.len()
+            };
+            let f = if known || distinct < cfg.function_cap {
+                f.clone()
+            } else {
+                OTHER.to_string()
+            };
+            let e = self.functions.entry((f, st.clone())).or_default();
+            e.executions += agg.executions;
+            e.seconds_sum += agg.seconds_sum;
+            for (a, b) in e.buckets.iter_mut().zip(agg.buckets.iter()) {
+                *a += b;
+            }
+        }
+    }
+
+    /// Bursts of lock events (sorted by time).
+    pub fn bursts(&self, spec: &BurstSpec) -> bursts::BurstReport {
+        bursts::find_bursts(&self.lock_events, spec)
+    }
+}
+
+fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+/// `key` if it is already present or there is room under `cap`, else
+/// `_other_` (which does not count against the cap).
+fn capped_key<V>(map: &IndexMap<String, V>, key: &str, cap: usize) -> String {
+    if map.contains_key(key) {
+        return key.to_string();
+    }
+    let named = map.len() - usize::from(map.contains_key(OTHER));
+    if named < cap && key != OTHER {
+        key.to_string()
+    } else {
+        OTHER.to_string()
+    }
+}
+
+/// A chunk's contribution: one [`Agg`] per window (one in all without
+/// `--window`), keyed by the window's start.
+#[derive(Debug, Default)]
+pub struct ChunkAgg {
+    pub windows: IndexMap<i64, Agg>,
+}
+
+/// Reused scratch for observing records.
+#[derive(Default)]
+pub struct Observer {
+    route: String,
+    query: String,
+}
+
+fn first<'a>(fields: &'a Fields, names: &[String]) -> Option<&'a str> {
+    names.iter().find_map(|n| fields.get(n))
+}
+
+/// An integer HTTP status (100–599).
+fn parse_status(v: &str) -> Option<u16> {
+    let s: u16 = v.trim().parse().ok()?;
+    (100..=599).contains(&s).then_some(s)
+}
+
+impl Observer {
+    /// Adds one line to `chunk`. `record` says whether it decoded
+    /// completely; `ts` is its event time if it has one.
+    #[allow(clippy::too_many_arguments)]
+    pub fn observe(
+        &mut self,
+        chunk: &mut ChunkAgg,
+        cfg: &MetricsConfig,
+        fields: &Fields,
+        line: &[u8],
+        ts: Option<i64>,
+        arrival_ns: i64,
+        record: bool,
+    ) {
+        let t = ts.unwrap_or(arrival_ns);
+        let window = match cfg.window_ns {
+            Some(w) if w > 0 => t - t.rem_euclid(w),
+            _ => 0,
+        };
+        let agg = chunk.windows.entry(window).or_insert_with(|| Agg::new(cfg));
+        agg.lines += 1;
+        if !record {
+            agg.malformed += 1;
+            return;
+        }
+        agg.records += 1;
+        if let Some(ts) = ts {
+            agg.first_ns = min_opt(agg.first_ns, Some(ts));
+            agg.last_ns = max_opt(agg.last_ns, Some(ts));
+            if let Some(v) = crate::decode::TIME_FIELDS
+                .iter()
+                .find_map(|n| fields.get(n))
+            {
+                agg.ts_digits = agg
+                    .ts_digits
+                    .max(crate::time::fraction_digits(v.as_bytes()));
+            }
+        }
+        let roles = &cfg.roles;
+        // Route, used by requests and lock events.
+        self.route.clear();
+        let has_route = match first(fields, &roles.route) {
+            Some(r) if !r.is_empty() => {
+                normalize_route(r, &mut self.route);
+                true
+            }
+            _ => false,
+        };
+        let route_name: &str = if has_route { &self.route } else { NO_ROUTE };
+        if cfg.lock_re.is_match(line) {
+            agg.lock_events
+                .push((t, has_route.then(|| self.route.clone())));
+            if has_route {
+                agg.routes
+                    .entry(self.route.clone())
+                    .or_default()
+                    .lock_events += 1;
+            }
+        }
+        // Requests: records with an integer status.
+        let status = first(fields, &roles.status).and_then(parse_status);
+        match status {
+            Some(status) => {
+                *agg.by_status.entry(status).or_default() += 1;
+                let method = first(fields, &roles.method)
+                    .unwrap_or("")
+                    .to_ascii_uppercase();
+                let r = match agg.routes.get_mut(route_name) {
+                    Some(r) => r,
+                    None => agg.routes.entry(route_name.to_string()).or_default(),
+                };
+                r.requests += 1;
+                if status >= 500 {
+                    r.errors_5xx += 1;
+                }
+                *r.by_method_status.entry((method, status)).or_default() += 1;
+                let latency = roles.latency.iter().find_map(|(n, unit)| {
+                    let v: f64 = fields.get(n)?.trim().parse().ok()?;
+                    let ms = match unit {
+                        LatencyUnit::Millis => v,
+                        LatencyUnit::Seconds => v * 1000.0,
+                    };
+                    (ms.is_finite() && ms >= 0.0).then_some(ms)
+                });
+                match latency {
+                    Some(ms) => {
+                        r.observe_latency(ms);
+                        if ms > cfg.slow_ms {
+                            r.slow += 1;
+                        }
+                    }
+                    None => agg.without_latency += 1,
+                }
+            }
+            None => agg.without_status += 1,
+        }
+        // Search queries.
+        let q = roles
+            .query
+            .iter()
+            .filter(|n| !(cfg.skip_raw_query_field && n.as_str() == "query"))
+            .find_map(|n| fields.get(n));
+        if let Some(q) = q {
+            self.query.clear();
+            normalize_query(q, &mut self.query);
+            if !self.query.is_empty() {
+                agg.queries.add(&self.query, 1);
+            }
+        }
+        if let Some(e) = first(fields, &roles.event) {
+            let e = super::normalize::truncate_label(e, 64);
+            match agg.events.get_mut(e) {
+                Some(n) => *n += 1,
+                None => {
+                    agg.events.insert(e.to_string(), 1);
+                }
+            }
+        }
+        if let Some(l) = first(fields, &roles.level) {
+            let l = l.to_ascii_lowercase();
+            let l = super::normalize::truncate_label(&l, 64);
+            *agg.levels.entry(l.to_string()).or_default() += 1;
+        }
+        if let Some(f) = first(fields, &roles.function) {
+            let st = first(fields, &roles.function_status).unwrap_or("unknown");
+            let key = (
+                super::normalize::truncate_label(f, 128).to_string(),
+                super::normalize::truncate_label(st, 64).to_string(),
+            );
+            let e = agg.functions.entry(key).or_default();
+            e.executions += 1;
+            let secs = roles.latency.iter().find_map(|(n, unit)| {
+                let v: f64 = fields.get(n)?.trim().parse().ok()?;
+                let s = match unit {
+                    LatencyUnit::Millis => v / 1000.0,
+                    LatencyUnit::Seconds => v,
+                };
+                (s.is_finite() && s >= 0.0).then_some(s)
+            });
+            if let Some(s) = secs {
+                let i = LATENCY_BUCKETS
+                    .iter()
+                    .position(|&b| s <= b)
+                    .unwrap_or(LATENCY_BUCKETS.len());
+                e.buckets[i] += 1;
+                e.seconds_sum += s;
+            }
+        }
+    }
+}
+
+/// The running result: totals over everything, and per window.
+#[derive(Debug)]
+pub struct Totals {
+    pub all: Agg,
+    pub windows: std::collections::BTreeMap<i64, Agg>,
+}
+
+impl Totals {
+    pub fn new(cfg: &MetricsConfig) -> Totals {
+        Totals {
+            all: Agg::new(cfg),
+            windows: Default::default(),
+        }
+    }
+
+    /// Folds in the next chunk (chunks must come in input order).
+    pub fn add_chunk(&mut self, chunk: &ChunkAgg, cfg: &MetricsConfig) {
+        for (w, agg) in &chunk.windows {
+            self.all.merge(agg, cfg);
+            if cfg.window_ns.is_some() {
+                self.windows
+                    .entry(*w)
+                    .or_insert_with(|| Agg::new(cfg))
+                    .merge(agg, cfg);
+            }
+        }
+    }
+}

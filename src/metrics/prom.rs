@@ -1,0 +1,238 @@
+//! The derived metrics as Prometheus families, under the names DESIGN fixes
+//! (so existing PromQL keeps working), with every label bounded.
+//!
+//! Counters only grow for the life of the process: a query admitted to the
+//! top series keeps its series, and `_other_` takes the rest. A query
+//! admitted after the first exposition starts counting from its admission,
+//! so `_other_` never goes down.
+
+use indexmap::IndexMap;
+
+use super::aggregate::{Agg, MetricsConfig, RouteAgg, LATENCY_BUCKETS, OTHER};
+use super::exposition::{MetricFamily, Sample, SampleValue};
+use super::report::QueryDisplay;
+
+/// Distinct HTTP methods named before the rest is `_other_`.
+const METHOD_CAP: usize = 16;
+
+/// Which queries own a series, and from what count on.
+#[derive(Debug, Default)]
+pub struct QuerySeries {
+    /// Query → its count when admitted (0 if admitted before anything was
+    /// exposed).
+    admitted: IndexMap<String, u64>,
+    exposed: bool,
+    /// Last values exposed, so counters never go down even when the
+    /// bounded sketch revises an estimate.
+    last: IndexMap<String, f64>,
+    last_bursts: f64,
+}
+
+fn histogram_value(buckets: &[u64], sum: f64) -> SampleValue {
+    let mut cum = 0u64;
+    let mut out = Vec::with_capacity(LATENCY_BUCKETS.len());
+    for (i, le) in LATENCY_BUCKETS.iter().enumerate() {
+        cum += buckets[i];
+        out.push((*le, cum));
+    }
+    let count = cum + buckets[LATENCY_BUCKETS.len()];
+    SampleValue::Histogram {
+        buckets: out,
+        sum,
+        count,
+    }
+}
+
+fn sample(labels: &[(&str, &str)], value: SampleValue) -> Sample {
+    Sample {
+        labels: labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        value,
+    }
+}
+
+impl QuerySeries {
+    /// Builds every family from `agg` (the totals so far).
+    pub fn families(
+        &mut self,
+        agg: &Agg,
+        cfg: &MetricsConfig,
+        disp: &QueryDisplay,
+    ) -> Vec<MetricFamily> {
+        let mut fams = Vec::new();
+
+        // Requests by route, method, status.
+        let mut requests = MetricFamily::counter(
+            "http_requests_total",
+            "HTTP requests seen in the logs, by normalized route, method and status.",
+        );
+        let mut methods: Vec<String> = Vec::new();
+        let mut by_series: IndexMap<(String, String, u16), u64> = IndexMap::new();
+        for (route, r) in &agg.routes {
+            for ((m, s), n) in &r.by_method_status {
+                let m = if methods.contains(m) {
+                    m.clone()
+                } else if methods.len() < METHOD_CAP {
+                    methods.push(m.clone());
+                    m.clone()
+                } else {
+                    OTHER.to_string()
+                };
+                *by_series.entry((route.clone(), m, *s)).or_default() += n;
+            }
+        }
+        for ((route, m, s), n) in &by_series {
+            let status = s.to_string();
+            requests.samples.push(sample(
+                &[("route", route), ("method", m), ("status", &status)],
+                SampleValue::Scalar(*n as f64),
+            ));
+        }
+        fams.push(requests);
+
+        let mut duration = MetricFamily::histogram(
+            "http_request_duration_seconds",
+            "HTTP request latency from the logs, by normalized route.",
+        );
+        let mut slow = MetricFamily::counter(
+            "http_slow_requests_total",
+            "Requests slower than the slow threshold, by normalized route.",
+        );
+        let mut locks = MetricFamily::counter(
+            "db_lock_events_total",
+            "Records whose line matches the DB lock pattern, by normalized route.",
+        );
+        for (route, r) in &agg.routes {
+            let RouteAgg {
+                requests,
+                slow: n_slow,
+                lock_events,
+                buckets,
+                latency_sum_s,
+                ..
+            } = r;
+            if *requests > 0 {
+                duration.samples.push(sample(
+                    &[("route", route)],
+                    histogram_value(buckets, *latency_sum_s),
+                ));
+                slow.samples.push(sample(
+                    &[("route", route)],
+                    SampleValue::Scalar(*n_slow as f64),
+                ));
+            }
+            if *lock_events > 0 {
+                locks.samples.push(sample(
+                    &[("route", route)],
+                    SampleValue::Scalar(*lock_events as f64),
+                ));
+            }
+        }
+        fams.push(duration);
+        fams.push(slow);
+        fams.push(locks);
+
+        let bursts = agg.bursts(&cfg.burst).bursts.len() as f64;
+        self.last_bursts = self.last_bursts.max(bursts);
+        fams.push(
+            MetricFamily::counter(
+                "db_lock_bursts_total",
+                "Bursts of DB lock events (at least N events, at most a gap apart).",
+            )
+            .with_sample(sample(&[], SampleValue::Scalar(self.last_bursts))),
+        );
+
+        // Top queries: admitted series plus `_other_`.
+        let top = agg.queries.top(cfg.top);
+        for (q, n) in &top {
+            if self.admitted.len() >= cfg.top {
+                break;
+            }
+            if !self.admitted.contains_key(q) {
+                let base = if self.exposed { *n } else { 0 };
+                self.admitted.insert(q.clone(), base);
+            }
+        }
+        let mut queries = MetricFamily::counter(
+            "search_queries_total",
+            "Search queries (normalized), the top ones by name and the rest as _other_.",
+        );
+        let mut named_sum = 0f64;
+        for (q, base) in &self.admitted {
+            let v = agg.queries.count(q).saturating_sub(*base) as f64;
+            let shown = disp.show(q);
+            let prev = self.last.get(&shown).copied().unwrap_or(0.0);
+            let v = v.max(prev);
+            self.last.insert(shown.clone(), v);
+            named_sum += v;
+            queries
+                .samples
+                .push(sample(&[("q", &shown)], SampleValue::Scalar(v)));
+        }
+        let other = (agg.queries.total() as f64 - named_sum).max(0.0);
+        let prev = self.last.get(OTHER).copied().unwrap_or(0.0);
+        let other = other.max(prev);
+        self.last.insert(OTHER.to_string(), other);
+        queries
+            .samples
+            .push(sample(&[("q", OTHER)], SampleValue::Scalar(other)));
+        fams.push(queries);
+
+        let mut events = MetricFamily::counter("log_events_total", "Records by event name.");
+        for (e, n) in &agg.events {
+            events
+                .samples
+                .push(sample(&[("event", e)], SampleValue::Scalar(*n as f64)));
+        }
+        fams.push(events);
+        let mut levels = MetricFamily::counter("log_lines_total", "Records by log level.");
+        for (l, n) in &agg.levels {
+            levels
+                .samples
+                .push(sample(&[("level", l)], SampleValue::Scalar(*n as f64)));
+        }
+        fams.push(levels);
+        fams.push(
+            MetricFamily::counter(
+                "log_malformed_lines_total",
+                "Lines their format could not decode (kept, and counted here).",
+            )
+            .with_sample(sample(&[], SampleValue::Scalar(agg.malformed as f64))),
+        );
+
+        let mut executions = MetricFamily::counter(
+            "convex_function_execution_total",
+            "Convex function executions by function and status.",
+        );
+        let mut exec_seconds = MetricFamily::histogram(
+            "convex_function_execution_seconds",
+            "Convex function execution time, by function.",
+        );
+        let mut per_function: IndexMap<&str, ([u64; LATENCY_BUCKETS.len() + 1], f64)> =
+            IndexMap::new();
+        for ((f, st), a) in &agg.functions {
+            executions.samples.push(sample(
+                &[("function_name", f), ("status", st)],
+                SampleValue::Scalar(a.executions as f64),
+            ));
+            let e = per_function
+                .entry(f.as_str())
+                .or_insert(([0; LATENCY_BUCKETS.len() + 1], 0.0));
+            for (x, y) in e.0.iter_mut().zip(a.buckets.iter()) {
+                *x += y;
+            }
+            e.1 += a.seconds_sum;
+        }
+        for (f, (b, sum)) in &per_function {
+            exec_seconds
+                .samples
+                .push(sample(&[("function_name", f)], histogram_value(b, *sum)));
+        }
+        fams.push(executions);
+        fams.push(exec_seconds);
+        self.exposed = true;
+        fams
+    }
+}
