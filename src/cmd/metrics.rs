@@ -67,6 +67,8 @@ fn observe_chunk(
         want,
         need_ts: true,
         stream: &input.labels,
+        // Metrics read values as data: a query holding U+FFFD still counts.
+        label_values: false,
     };
     let cfg_for_input;
     let cfg = if input.format == Format::Nginx && !cfg.skip_raw_query_field {

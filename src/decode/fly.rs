@@ -118,7 +118,13 @@ fn decode_inner(json: &mut JsonScanner, ctx: &DecodeCtx<'_>, out: &mut Decoded) 
         std::str::from_utf8(n).is_ok_and(|n| ctx.stream.contains(n) || line_labels.contains(n))
     };
     let ok = json
-        .scan(&out.app_line, &want, &clash, &mut out.fields)
+        .scan_or_keep(
+            ctx.label_values,
+            &out.app_line,
+            &want,
+            &clash,
+            &mut out.fields,
+        )
         .is_ok();
     out.json_object = ok;
     if !ok {
@@ -230,6 +236,7 @@ mod tests {
             want: &Want::All,
             need_ts,
             stream: &stream,
+            label_values: true,
         };
         let ok = d.decode(super::super::Format::Fly, line.as_bytes(), &ctx, &mut out);
         (ok, out)

@@ -596,6 +596,23 @@ impl JsonScanner {
         r
     }
 
+    /// [`JsonScanner::scan`] for LogQL labels (`label_values`), else
+    /// [`JsonScanner::scan_keeping_replacement_chars`].
+    pub fn scan_or_keep(
+        &mut self,
+        label_values: bool,
+        line: &[u8],
+        want: &Want,
+        clash: &impl StreamClash,
+        out: &mut Fields,
+    ) -> Result<(), JsonError> {
+        if label_values {
+            self.scan(line, want, clash, out)
+        } else {
+            self.scan_keeping_replacement_chars(line, want, clash, out)
+        }
+    }
+
     /// Validates only (no extraction): is `line` exactly one JSON object?
     pub fn validate(line: &[u8]) -> Result<(), JsonError> {
         let mut c = Cursor { b: line, i: 0 };

@@ -122,6 +122,9 @@ pub struct DecodeCtx<'a> {
     /// The input's stream labels: extracted names that clash get the
     /// `_extracted` suffix, as in Loki.
     pub stream: &'a Labels,
+    /// Read values as LogQL labels: Loki blanks a JSON string holding
+    /// U+FFFD. Metrics read values as data and keep them.
+    pub label_values: bool,
 }
 
 /// Field names, in priority order, that carry a JSON record's event time.
@@ -173,7 +176,7 @@ pub fn decode_json(
 ) -> bool {
     let clash = |n: &[u8]| ctx.stream.contains_bytes(n);
     let ok = scanner
-        .scan(line, ctx.want, &clash, &mut out.fields)
+        .scan_or_keep(ctx.label_values, line, ctx.want, &clash, &mut out.fields)
         .is_ok();
     out.json_object = ok;
     if !ok {

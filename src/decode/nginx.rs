@@ -251,6 +251,7 @@ mod tests {
             want: &Want::All,
             need_ts: true,
             stream: &stream,
+            label_values: true,
         };
         assert!(decode(line, &ctx, &mut out));
         let f = &out.fields;

@@ -373,6 +373,7 @@ impl<'q> Exec<'q> {
                 want: &self.want_ts,
                 need_ts,
                 stream: &input.labels,
+                label_values: true,
             };
             let ok = self.decoder.decode(input.format, raw, &ctx, &mut self.dec);
             self.stats.decoded += 1;

@@ -331,6 +331,9 @@ impl Observer {
         let has_route = match first(fields, &roles.route) {
             Some(r) if !r.is_empty() => {
                 normalize_route(r, &mut self.route);
+                // Label values stay short: routes are cut like queries.
+                let cut = super::normalize::truncate_label(&self.route, 64).len();
+                self.route.truncate(cut);
                 true
             }
             _ => false,

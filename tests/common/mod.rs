@@ -135,3 +135,43 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     e.write_all(data).unwrap();
     e.finish().unwrap()
 }
+
+/// Runs `nagare metrics ARGS…` to completion.
+pub fn metrics<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    nagare()
+        .arg("metrics")
+        .args(args)
+        .output()
+        .expect("running nagare")
+}
+
+/// Runs `nagare metrics --output json ARGS…`, asserts exit 0 and returns the
+/// one JSON document it prints.
+pub fn metrics_json<I, S>(args: I) -> serde_json::Value
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut all = vec![
+        std::ffi::OsString::from("--output"),
+        std::ffi::OsString::from("json"),
+    ];
+    all.extend(args.into_iter().map(|a| a.as_ref().to_os_string()));
+    let out = metrics(&all);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "nagare metrics {all:?} failed: {}",
+        stderr(&out)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "nagare metrics {all:?} printed no single JSON document ({e}): {}",
+            show(&out.stdout)
+        )
+    })
+}
