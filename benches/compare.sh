@@ -72,3 +72,17 @@ echo "3. counts agree"
 n_count=$("$NAGARE" filter --count '|= "database is locked"' "$CORPUS")
 rg_count=$(rg -c -F 'database is locked' "$CORPUS")
 echo "   nagare --count: $n_count, rg -c: $rg_count"
+echo
+
+echo "4. metrics report vs jq (requests and 5xx per route)"
+t_m=$(best_of "$NAGARE" metrics --output json "$CORPUS"); row "nagare metrics --output json" "$t_m"; rss_m=$RSS_KB
+RUNS_SAVED=$RUNS; RUNS=1
+t_jqm=$(best_of jq -nR -f benches/requests_per_route.jq "$CORPUS"); row "jq -nR -f benches/requests_per_route.jq" "$t_jqm"
+RUNS=$RUNS_SAVED
+echo "   nagare is $(ratio "$t_jqm" "$t_m")x jq (target >= 30x); nagare peak RSS $((rss_m / 1024)) MB"
+echo
+
+echo "5. memory: 10 million distinct search queries through a stream (stdin)"
+out=$( { seq 10000000 | awk '{print "{\"event\":\"request\",\"path\":\"/v1/search\",\"status\":200,\"latency_ms\":3.5,\"q\":\"query number " $1 "\"}"}' \
+  | /usr/bin/time -f "%e %M" "$NAGARE" metrics --output json > /dev/null; } 2>&1 | tail -1)
+echo "   ${out% *} s, peak RSS $(( ${out#* } / 1024 )) MB (target < 100 MB)"

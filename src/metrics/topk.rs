@@ -235,6 +235,17 @@ impl TopCounter {
                 return;
             }
         }
+        // Once in Space-Saving mode, a small exact summary (one chunk of a
+        // stream) is replayed as weighted Space-Saving updates: O(k log
+        // capacity) instead of rebuilding every counter, which matters when
+        // a stream arrives in many small chunks. (The first overflow still
+        // goes through the exact keep-the-largest merge below.)
+        if !other.lossy && self.lossy && other.slots.len().saturating_mul(8) <= self.capacity {
+            for s in &other.slots {
+                self.add(&s.key, s.count);
+            }
+            return;
+        }
         // What an absent key may have counted on each side.
         let absent_a = if self.lossy { self.error_bound } else { 0 };
         let absent_b = if other.lossy { other.error_bound } else { 0 };
