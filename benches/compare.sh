@@ -31,24 +31,30 @@ cat "$CORPUS" > /dev/null   # warm the page cache: every tool reads from memory
 echo "corpus: $CORPUS, $MB MB, $(wc -l < "$CORPUS") lines, $(nproc) cores"
 echo
 
-# best_of CMD...: the fastest wall time of $RUNS runs, in seconds; sets RSS_KB
-# to the peak resident set of the fastest run.
+# best_of CMD...: the fastest wall time of $RUNS runs, in seconds; the peak
+# resident set of that run goes to $RSS_FILE (command substitution runs in a
+# subshell, so a variable would not survive).
+RSS_FILE=$(mktemp)
+trap 'rm -f "$RSS_FILE"' EXIT
 best_of() {
-  local best="" rss=0
+  local best="" rss=0 t m
+  local tf
+  tf=$(mktemp)
   for _ in $(seq "$RUNS"); do
-    local out
-    out=$( { /usr/bin/time -f "%e %M" "$@" > /dev/null 2>/dev/null; } 2>&1 | tail -1)
-    local t=${out% *} m=${out#* }
+    /usr/bin/time -o "$tf" -f "%e %M" "$@" > /dev/null 2> /dev/null || true
+    read -r t m < "$tf"
     if [[ -z "$best" ]] || awk -v a="$t" -v b="$best" 'BEGIN { exit !(a < b) }'; then
       best=$t rss=$m
     fi
   done
-  RSS_KB=$rss
+  rm -f "$tf"
+  echo "$rss" > "$RSS_FILE"
   echo "$best"
 }
 
 row() { # name seconds
-  local mbs
+  local mbs RSS_KB
+  RSS_KB=$(cat "$RSS_FILE")
   mbs=$(awk -v b="$BYTES" -v t="$2" 'BEGIN { printf "%.0f", (t > 0 ? b / 1e6 / t : 0) }')
   printf "  %-58s %7.2fs %7s MB/s %6s MB RSS\n" "$1" "$2" "$mbs" "$((RSS_KB / 1024))"
 }
@@ -69,13 +75,13 @@ echo "   nagare takes $(ratio "$t_n2" "$t_rg2")x rg's time (target <= 1.5x)"
 echo
 
 echo "3. counts agree"
-n_count=$("$NAGARE" filter --count '|= "database is locked"' "$CORPUS")
+n_count=$("$NAGARE" filter --count '|= "database is locked"' "$CORPUS" 2>/dev/null)
 rg_count=$(rg -c -F 'database is locked' "$CORPUS")
 echo "   nagare --count: $n_count, rg -c: $rg_count"
 echo
 
 echo "4. metrics report vs jq (requests and 5xx per route)"
-t_m=$(best_of "$NAGARE" metrics --output json "$CORPUS"); row "nagare metrics --output json" "$t_m"; rss_m=$RSS_KB
+t_m=$(best_of "$NAGARE" metrics --output json "$CORPUS"); row "nagare metrics --output json" "$t_m"; rss_m=$(cat "$RSS_FILE")
 RUNS_SAVED=$RUNS; RUNS=1
 t_jqm=$(best_of jq -nR -f benches/requests_per_route.jq "$CORPUS"); row "jq -nR -f benches/requests_per_route.jq" "$t_jqm"
 RUNS=$RUNS_SAVED
