@@ -95,18 +95,21 @@ pub struct MetricsArgs {
     /// Override a field role, e.g. status=status_code, latency=duration:s (repeatable).
     #[arg(long = "field", value_name = "ROLE=NAME")]
     pub fields: Vec<String>,
-    /// Requests slower than this many milliseconds are slow.
-    #[arg(long, value_name = "MS", default_value_t = 1000.0)]
-    pub slow_ms: f64,
-    /// DB lock bursts: minimum events / maximum gap between consecutive ones.
-    #[arg(long, value_name = "N/GAP", default_value = "3/5m")]
-    pub burst: String,
-    /// Regex (on the raw line) that marks a DB lock event.
-    #[arg(long, value_name = "REGEX", default_value = "database is locked")]
-    pub lock_pattern: String,
-    /// How many top search queries are named (the rest is _other_).
-    #[arg(long, value_name = "N", default_value_t = 20)]
-    pub top: usize,
+    /// Rules file (thresholds, patterns, roles, extra counters); default: the built-in queries/metrics.toml.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<String>,
+    /// Requests slower than this many milliseconds are slow [rules default: 1000].
+    #[arg(long, value_name = "MS")]
+    pub slow_ms: Option<f64>,
+    /// DB lock bursts: minimum events / maximum gap between consecutive ones [rules default: 3/5m].
+    #[arg(long, value_name = "N/GAP")]
+    pub burst: Option<String>,
+    /// Regex (on the raw line) that marks a DB lock event [rules default: database is locked].
+    #[arg(long, value_name = "REGEX")]
+    pub lock_pattern: Option<String>,
+    /// How many top search queries are named; the rest is _other_ [rules default: 20].
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
     /// Replace query label values by a short stable hash.
     #[arg(long)]
     pub redact_queries: bool,
@@ -147,21 +150,43 @@ impl MetricsArgs {
             }
         }
         let mut cfg = MetricsConfig::default();
+        let (rules_text, rules_path) = match &self.rules {
+            Some(p) => (
+                std::fs::read_to_string(p).map_err(|e| UsageError(format!("--rules {p}: {e}")))?,
+                p.clone(),
+            ),
+            None => (
+                crate::metrics::rules::DEFAULT_RULES.to_string(),
+                crate::metrics::rules::DEFAULT_RULES_PATH.to_string(),
+            ),
+        };
+        let counters = crate::metrics::rules::load(&rules_text, &rules_path, &mut cfg)
+            .map_err(|e| UsageError(e.to_string()))?;
+        cfg.counter_caps = counters.iter().map(|c| c.max_series).collect();
+        // Flags given on the command line win over the rules file.
         cfg.roles
             .apply_overrides(&self.fields)
             .map_err(|e| UsageError(e.0))?;
-        if self.slow_ms.is_nan() || self.slow_ms < 0.0 {
-            return Err(UsageError("--slow-ms must be a number >= 0".into()));
+        if let Some(ms) = self.slow_ms {
+            if ms.is_nan() || ms < 0.0 {
+                return Err(UsageError("--slow-ms must be a number >= 0".into()));
+            }
+            cfg.slow_ms = ms;
         }
-        cfg.slow_ms = self.slow_ms;
-        cfg.burst = crate::metrics::bursts::BurstSpec::parse(&self.burst)
-            .map_err(|e| UsageError(format!("--burst: {e}")))?;
-        cfg.lock_re = regex::bytes::Regex::new(&self.lock_pattern)
-            .map_err(|e| UsageError(format!("--lock-pattern: {e}")))?;
-        if self.top == 0 {
-            return Err(UsageError("--top must be at least 1".into()));
+        if let Some(b) = &self.burst {
+            cfg.burst = crate::metrics::bursts::BurstSpec::parse(b)
+                .map_err(|e| UsageError(format!("--burst: {e}")))?;
         }
-        cfg.top = self.top;
+        if let Some(p) = &self.lock_pattern {
+            cfg.lock_re = regex::bytes::Regex::new(p)
+                .map_err(|e| UsageError(format!("--lock-pattern: {e}")))?;
+        }
+        if let Some(top) = self.top {
+            if top == 0 {
+                return Err(UsageError("--top must be at least 1".into()));
+            }
+            cfg.top = top;
+        }
         let dur = |flag: &str, v: &str| {
             crate::time::parse_duration(v)
                 .filter(|d| *d > 0)
@@ -199,6 +224,7 @@ impl MetricsArgs {
                 MetricsOutputArg::Prom => MetricsOutput::Prom,
             },
             config: cfg,
+            counters,
             display: crate::metrics::report::QueryDisplay {
                 redact: self.redact_queries,
                 max_chars: crate::metrics::normalize::DEFAULT_LABEL_CHARS,

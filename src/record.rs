@@ -164,6 +164,15 @@ impl Fields {
         i
     }
 
+    /// Makes `self` a copy of `other`, reusing slots (no allocation once
+    /// warm).
+    pub fn copy_from(&mut self, other: &Fields) {
+        self.clear();
+        for (n, v) in other.iter() {
+            self.set_with_name_bytes(n.as_bytes(), |b| b.push_str(v));
+        }
+    }
+
     pub fn remove(&mut self, name: &str) {
         if let Some(i) = self.position(name) {
             // Keep order stable: rotate the removed slot to the end.

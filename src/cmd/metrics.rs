@@ -11,10 +11,12 @@ use super::{EXIT_INPUT, EXIT_OK, EXIT_USAGE};
 use crate::decode::{self, DecodeCtx, Decoded, Decoder, Format, Want};
 use crate::engine::{self, EngineOptions, Job};
 use crate::framing::{self, ChunkKind};
+use crate::logql::pipeline::Exec;
 use crate::metrics::aggregate::{ChunkAgg, MetricsConfig, Observer, Totals};
 use crate::metrics::exposition::{write_text, MetricFamily};
 use crate::metrics::prom::QuerySeries;
-use crate::metrics::report::{json_report, table_report, QueryDisplay};
+use crate::metrics::report::{counters_json, json_report, table_report, QueryDisplay};
+use crate::metrics::rules::CounterDef;
 use crate::sink::pushgateway::{push, PushOptions};
 use crate::sink::server::MetricsServer;
 use crate::source::InputSpec;
@@ -43,6 +45,8 @@ pub struct MetricsOptions {
     pub unreadable_inputs: usize,
     pub output: MetricsOutput,
     pub config: MetricsConfig,
+    /// Counters defined by the rules file.
+    pub counters: Vec<CounterDef>,
     pub display: QueryDisplay,
     /// Metric name prefix (namespace), e.g. `nagare_`; empty for none.
     pub prefix: String,
@@ -51,15 +55,29 @@ pub struct MetricsOptions {
     pub engine: EngineOptions,
 }
 
+/// A worker's reusable state.
+struct WorkerState<'q> {
+    decoder: Decoder,
+    dec: Decoded,
+    obs: Observer,
+    /// One executor per rule counter.
+    rules: Vec<Exec<'q>>,
+}
+
 /// Turns a chunk of lines into its contribution.
 fn observe_chunk(
     job: &Job,
     cfg: &MetricsConfig,
     want: &Want,
-    decoder: &mut Decoder,
-    dec: &mut Decoded,
-    obs: &mut Observer,
+    state: &mut WorkerState<'_>,
+    counters: &[CounterDef],
 ) -> ChunkAgg {
+    let WorkerState {
+        decoder,
+        dec,
+        obs,
+        rules,
+    } = state;
     let mut chunk = ChunkAgg::default();
     let input = &*job.input;
     let data = &job.data[..job.len];
@@ -82,16 +100,36 @@ fn observe_chunk(
     };
     let mut one = |line: &[u8]| {
         let record = decoder.decode(input.format, line, &ctx, dec);
-        let line = dec.line(line);
+        let app_line = dec.line(line);
         obs.observe(
             &mut chunk,
             cfg,
             &dec.fields,
-            line,
+            app_line,
             dec.ts,
             job.arrival_ns,
             record,
         );
+        if !record {
+            return;
+        }
+        for (i, (exec, def)) in rules.iter_mut().zip(counters).enumerate() {
+            let values = exec.process_decoded(input, line, dec, job.arrival_ns, |exec| {
+                def.labels
+                    .iter()
+                    .map(|l| {
+                        let v = exec.label(input, l).unwrap_or("");
+                        crate::metrics::normalize::truncate_label(v, 64).to_string()
+                    })
+                    .collect::<Vec<String>>()
+            });
+            if let Some(values) = values {
+                let window = cfg.window_of(dec.ts.unwrap_or(job.arrival_ns));
+                if let Some(agg) = chunk.windows.get_mut(&window) {
+                    agg.count_rule(i, values);
+                }
+            }
+        }
     };
     if job.kind == ChunkKind::Truncated {
         one(data);
@@ -109,8 +147,9 @@ fn render_prom(
     cfg: &MetricsConfig,
     disp: &QueryDisplay,
     prefix: &str,
+    counters: &[CounterDef],
 ) -> String {
-    let fams: Vec<MetricFamily> = series.families(&totals.all, cfg, disp);
+    let fams: Vec<MetricFamily> = series.families(&totals.all, cfg, disp, counters);
     let mut out = String::new();
     write_text(&fams, prefix, &mut out);
     out
@@ -118,7 +157,9 @@ fn render_prom(
 
 pub fn run(opts: MetricsOptions) -> i32 {
     let cfg = Arc::new(opts.config.clone());
+    let counters = Arc::new(opts.counters);
     let mut names = cfg.roles.all_names();
+    names.extend(crate::metrics::rules::wanted_fields(&counters));
     names.extend(decode::TIME_FIELDS.iter().map(|s| s.to_string()));
     let want = Want::names(names);
     let totals = Arc::new(Mutex::new(Totals::new(&cfg)));
@@ -131,10 +172,11 @@ pub fn run(opts: MetricsOptions) -> i32 {
         let series = series.clone();
         let cfg = cfg.clone();
         let prefix = prefix.clone();
+        let counters = counters.clone();
         move || -> String {
             let t = totals.lock().unwrap_or_else(|e| e.into_inner());
             let mut s = series.lock().unwrap_or_else(|e| e.into_inner());
-            render_prom(&mut s, &t, &cfg, &disp, &prefix)
+            render_prom(&mut s, &t, &cfg, &disp, &prefix, &counters)
         }
     };
 
@@ -174,13 +216,20 @@ pub fn run(opts: MetricsOptions) -> i32 {
 
     let cfg_w = cfg.clone();
     let want_ref = &want;
+    let counters_ref: &[CounterDef] = &counters;
     let make_worker = move || {
         let cfg = cfg_w.clone();
-        let mut decoder = Decoder::new();
-        let mut dec = Decoded::default();
-        let mut obs = Observer::default();
+        let mut state = WorkerState {
+            decoder: Decoder::new(),
+            dec: Decoded::default(),
+            obs: Observer::default(),
+            rules: counters_ref
+                .iter()
+                .map(|c| Exec::new(&c.query, None))
+                .collect(),
+        };
         move |job: Job, recycle: &crossbeam_channel::Sender<Vec<u8>>| {
-            let c = observe_chunk(&job, &cfg, want_ref, &mut decoder, &mut dec, &mut obs);
+            let c = observe_chunk(&job, &cfg, want_ref, &mut state, counters_ref);
             let _ = recycle.send(job.data);
             c
         }
@@ -218,6 +267,7 @@ pub fn run(opts: MetricsOptions) -> i32 {
                 let mut r = Ok(());
                 for (start, agg) in &t.windows {
                     let mut doc = json_report(agg, &cfg, &disp);
+                    doc["counters"] = counters_json(agg, &counters);
                     doc["window"] = serde_json::json!({
                         "start": crate::time::format_rfc3339_digits(*start, t.all.ts_digits),
                         "end": crate::time::format_rfc3339_digits(start + w_ns, t.all.ts_digits),
@@ -226,7 +276,9 @@ pub fn run(opts: MetricsOptions) -> i32 {
                 }
                 r
             } else {
-                writeln!(w, "{}", json_report(&t.all, &cfg, &disp))
+                let mut doc = json_report(&t.all, &cfg, &disp);
+                doc["counters"] = counters_json(&t.all, &counters);
+                writeln!(w, "{doc}")
             }
         }
         MetricsOutput::Table => {
@@ -235,7 +287,11 @@ pub fn run(opts: MetricsOptions) -> i32 {
         }
         MetricsOutput::Prom => {
             let mut s = series.lock().unwrap_or_else(|e| e.into_inner());
-            write!(w, "{}", render_prom(&mut s, &t, &cfg, &disp, &prefix))
+            write!(
+                w,
+                "{}",
+                render_prom(&mut s, &t, &cfg, &disp, &prefix, &counters)
+            )
         }
     };
     drop(t);

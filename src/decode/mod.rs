@@ -102,6 +102,18 @@ impl Decoded {
         self.logfmt_ok = false;
     }
 
+    /// Makes `self` a copy of `other`, reusing buffers.
+    pub fn copy_from(&mut self, other: &Decoded) {
+        self.fields.copy_from(&other.fields);
+        self.line_labels.copy_from(&other.line_labels);
+        self.app_line.clear();
+        self.app_line.extend_from_slice(&other.app_line);
+        self.has_app_line = other.has_app_line;
+        self.ts = other.ts;
+        self.json_object = other.json_object;
+        self.logfmt_ok = other.logfmt_ok;
+    }
+
     /// The line a query sees: the app's line for envelopes, else the input
     /// line.
     pub fn line<'a>(&'a self, input: &'a [u8]) -> &'a [u8] {

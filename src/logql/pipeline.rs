@@ -182,6 +182,14 @@ impl CompiledQuery {
         self.pre_filters.first().and_then(|f| f.required_literal())
     }
 
+    /// Whether every stage only filters (no parser, no formatting, no
+    /// label changes).
+    pub fn only_filters(&self) -> bool {
+        self.stages
+            .iter()
+            .all(|s| matches!(s, StageExec::LineFilter(_) | StageExec::LabelFilter(_)))
+    }
+
     fn needs_decode(&self, format: Format) -> bool {
         format == Format::Fly || !self.stages.is_empty() || self.need_ts || self.all_labels
     }
@@ -416,6 +424,73 @@ impl<'q> Exec<'q> {
         }
         self.stats.matched += 1;
         true
+    }
+
+    /// Like [`Exec::process`], for a line another component already
+    /// decoded (the metrics engine evaluates its rule queries so, without
+    /// decoding each line once per rule).
+    /// `on_selected` runs on a selected record, while its labels can be
+    /// read. The decoded line is lent, not copied, when the query only
+    /// filters; it is handed back unchanged either way.
+    pub fn process_decoded<R>(
+        &mut self,
+        input: &InputInfo,
+        raw: &[u8],
+        decoded: &mut Decoded,
+        arrival_ns: i64,
+        on_selected: impl FnOnce(&Exec<'q>) -> R,
+    ) -> Option<R> {
+        if self.q.only_filters() {
+            std::mem::swap(&mut self.dec, decoded);
+            let out = self
+                .run_decoded(input, raw, arrival_ns)
+                .then(|| on_selected(self));
+            std::mem::swap(&mut self.dec, decoded);
+            out
+        } else {
+            self.dec.copy_from(decoded);
+            self.run_decoded(input, raw, arrival_ns)
+                .then(|| on_selected(self))
+        }
+    }
+
+    fn run_decoded(&mut self, input: &InputInfo, raw: &[u8], arrival_ns: i64) -> bool {
+        let q = self.q;
+        self.err = None;
+        self.replaced = false;
+        self.materialized = false;
+        self.ts = self.dec.ts.unwrap_or(arrival_ns);
+        let dec = &self.dec;
+        let selected = q.matchers.iter().all(|m| {
+            let v = dec
+                .line_labels
+                .get(&m.name)
+                .or_else(|| input.labels.get(&m.name))
+                .unwrap_or("");
+            m.m.matches(v)
+        });
+        if !selected || !q.pre_filters.iter().all(|f| f.matches(dec.line(raw))) {
+            return false;
+        }
+        for stage in &q.stages {
+            if !self.run_stage(stage, input, raw) {
+                return false;
+            }
+        }
+        self.stats.matched += 1;
+        true
+    }
+
+    /// The value of a label of the last selected record.
+    pub fn label<'a>(&'a self, input: &'a InputInfo, name: &str) -> Option<&'a str> {
+        lookup(
+            name,
+            &self.dec,
+            &input.labels,
+            self.materialized,
+            self.err,
+            &self.err_details,
+        )
     }
 
     fn run_stage(&mut self, stage: &StageExec, input: &InputInfo, raw: &[u8]) -> bool {

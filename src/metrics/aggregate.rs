@@ -48,6 +48,18 @@ pub struct MetricsConfig {
     /// The `query` field of nginx lines is a raw query string, not a search
     /// query: read only `q` there.
     pub skip_raw_query_field: bool,
+    /// Per rule counter: its series cap (`max_series`).
+    pub counter_caps: Vec<usize>,
+}
+
+impl MetricsConfig {
+    /// The start of the `--window` a time falls in (0 without windows).
+    pub fn window_of(&self, t: i64) -> i64 {
+        match self.window_ns {
+            Some(w) if w > 0 => t - t.rem_euclid(w),
+            _ => 0,
+        }
+    }
 }
 
 impl Default for MetricsConfig {
@@ -64,6 +76,7 @@ impl Default for MetricsConfig {
             query_capacity: 100_000,
             window_ns: None,
             skip_raw_query_field: false,
+            counter_caps: Vec::new(),
         }
     }
 }
@@ -141,6 +154,8 @@ pub struct Agg {
     pub events: IndexMap<String, u64>,
     pub levels: IndexMap<String, u64>,
     pub functions: IndexMap<(String, String), FunctionAgg>,
+    /// Rule counters: (rule index, label values) → records.
+    pub counters: IndexMap<(usize, Vec<String>), u64>,
 }
 
 impl Agg {
@@ -206,6 +221,21 @@ impl Agg {
             let key = capped_key(&self.levels, k, cfg.event_cap);
             *self.levels.entry(key).or_default() += v;
         }
+        for ((rule, values), n) in &o.counters {
+            let key = (*rule, values.clone());
+            let key = if self.counters.contains_key(&key) {
+                key
+            } else {
+                let series = self.counters.keys().filter(|(r, _)| r == rule).count();
+                let cap = cfg.counter_caps.get(*rule).copied().unwrap_or(100);
+                if series < cap {
+                    key
+                } else {
+                    (*rule, values.iter().map(|_| OTHER.to_string()).collect())
+                }
+            };
+            *self.counters.entry(key).or_default() += n;
+        }
         for ((f, st), agg) in &o.functions {
             let known = self.functions.keys().any(|(ff, _)| ff == f);
             let distinct = {
@@ -225,6 +255,11 @@ impl Agg {
                 *a += b;
             }
         }
+    }
+
+    /// Counts one record for rule counter `rule` with these label values.
+    pub fn count_rule(&mut self, rule: usize, values: Vec<String>) {
+        *self.counters.entry((rule, values)).or_default() += 1;
     }
 
     /// Bursts of lock events (sorted by time).
@@ -301,11 +336,8 @@ impl Observer {
         arrival_ns: i64,
         record: bool,
     ) {
+        let window = cfg.window_of(ts.unwrap_or(arrival_ns));
         let t = ts.unwrap_or(arrival_ns);
-        let window = match cfg.window_ns {
-            Some(w) if w > 0 => t - t.rem_euclid(w),
-            _ => 0,
-        };
         let agg = chunk.windows.entry(window).or_insert_with(|| Agg::new(cfg));
         agg.lines += 1;
         if !record {

@@ -17,5 +17,6 @@ pub mod prom;
 pub mod report;
 pub mod roles;
 pub mod route;
+pub mod rules;
 pub mod sketch;
 pub mod topk;

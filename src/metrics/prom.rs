@@ -54,14 +54,36 @@ fn sample(labels: &[(&str, &str)], value: SampleValue) -> Sample {
 }
 
 impl QuerySeries {
-    /// Builds every family from `agg` (the totals so far).
+    /// Builds every family from `agg` (the totals so far); `counters` are
+    /// the rule counters' definitions.
     pub fn families(
         &mut self,
         agg: &Agg,
         cfg: &MetricsConfig,
         disp: &QueryDisplay,
+        counters: &[super::rules::CounterDef],
     ) -> Vec<MetricFamily> {
         let mut fams = Vec::new();
+        for (i, def) in counters.iter().enumerate() {
+            let mut fam = MetricFamily::counter(def.name.clone(), def.help.clone());
+            for ((rule, values), n) in &agg.counters {
+                if *rule != i {
+                    continue;
+                }
+                let labels: Vec<(&str, &str)> = def
+                    .labels
+                    .iter()
+                    .map(String::as_str)
+                    .zip(values.iter().map(String::as_str))
+                    .collect();
+                fam.samples
+                    .push(sample(&labels, SampleValue::Scalar(*n as f64)));
+            }
+            if fam.samples.is_empty() && def.labels.is_empty() {
+                fam.samples.push(sample(&[], SampleValue::Scalar(0.0)));
+            }
+            fams.push(fam);
+        }
 
         // Requests by route, method, status.
         let mut requests = MetricFamily::counter(

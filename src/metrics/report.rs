@@ -61,6 +61,34 @@ pub fn top_queries(agg: &Agg, cfg: &MetricsConfig, disp: &QueryDisplay) -> Vec<(
     v
 }
 
+/// Rule counters as `{name: [{"labels": {…}, "count": n}]}`.
+pub fn counters_json(agg: &Agg, counters: &[super::rules::CounterDef]) -> Value {
+    let mut out = Map::new();
+    for (i, def) in counters.iter().enumerate() {
+        let mut series: Vec<(&Vec<String>, u64)> = agg
+            .counters
+            .iter()
+            .filter(|((r, _), _)| *r == i)
+            .map(|((_, v), n)| (v, *n))
+            .collect();
+        series.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let docs: Vec<Value> = series
+            .into_iter()
+            .map(|(values, n)| {
+                let labels: Map<String, Value> = def
+                    .labels
+                    .iter()
+                    .zip(values)
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect();
+                json!({"labels": labels, "count": n})
+            })
+            .collect();
+        out.insert(def.name.clone(), Value::Array(docs));
+    }
+    Value::Object(out)
+}
+
 /// The report document for `agg`.
 pub fn json_report(agg: &Agg, cfg: &MetricsConfig, disp: &QueryDisplay) -> Value {
     let ts = |ns: Option<i64>| -> Value {
