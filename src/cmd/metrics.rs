@@ -195,10 +195,9 @@ pub fn run(opts: MetricsOptions) -> i32 {
     };
 
     let mut push_failed = false;
-    let mut last_push = Instant::now();
-    let following = opts.engine.follow.is_some();
-    let do_push = |target: &PushTarget| -> bool {
-        let body = render();
+    let render_for_push = render.clone();
+    let do_push = move |target: &PushTarget| -> bool {
+        let body = render_for_push();
         match push(
             &target.url,
             &target.job,
@@ -212,6 +211,31 @@ pub fn run(opts: MetricsOptions) -> i32 {
                 false
             }
         }
+    };
+    // While following, push on a timer (also when the stream is idle), on
+    // its own thread so a slow gateway never holds up reading.
+    let push_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let periodic_failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let pusher = match (&opts.push, opts.engine.follow.is_some()) {
+        (Some(target), true) => {
+            let target = target.clone();
+            let stop = push_stop.clone();
+            let failed = periodic_failed.clone();
+            let do_push = do_push.clone();
+            Some(std::thread::spawn(move || {
+                let mut last = Instant::now();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(100).min(target.interval));
+                    if last.elapsed() >= target.interval {
+                        if !do_push(&target) {
+                            failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        last = Instant::now();
+                    }
+                }
+            }))
+        }
+        _ => None,
     };
 
     let cfg_w = cfg.clone();
@@ -245,14 +269,6 @@ pub fn run(opts: MetricsOptions) -> i32 {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .add_chunk(&chunk, &cfg);
-            if following {
-                if let Some(t) = &opts.push {
-                    if last_push.elapsed() >= t.interval {
-                        push_failed |= !do_push(t);
-                        last_push = Instant::now();
-                    }
-                }
-            }
             ControlFlow::Continue(())
         },
     );
@@ -301,6 +317,11 @@ pub fn run(opts: MetricsOptions) -> i32 {
             return EXIT_INPUT;
         }
     }
+    push_stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Some(p) = pusher {
+        let _ = p.join();
+    }
+    push_failed |= periodic_failed.load(std::sync::atomic::Ordering::Relaxed);
     if let Some(target) = &opts.push {
         // A batch push carries the totals of the run (it replaces the group).
         push_failed |= !do_push(target);
