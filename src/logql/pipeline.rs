@@ -394,23 +394,8 @@ impl<'q> Exec<'q> {
         } else {
             self.dec.reset();
         }
-        if fly {
-            let dec = &self.dec;
-            let selected = q.matchers.iter().all(|m| {
-                let v = dec
-                    .line_labels
-                    .get(&m.name)
-                    .or_else(|| input.labels.get(&m.name))
-                    .unwrap_or("");
-                m.m.matches(v)
-            });
-            if !selected {
-                return false;
-            }
-            let line = self.dec.line(raw);
-            if !q.pre_filters.iter().all(|f| f.matches(line)) {
-                return false;
-            }
+        if fly && !self.selects_decoded(input, raw) {
+            return false;
         }
         if let Some((start, end)) = self.time_range {
             if self.ts < start || self.ts >= end {
@@ -454,22 +439,28 @@ impl<'q> Exec<'q> {
         }
     }
 
-    fn run_decoded(&mut self, input: &InputInfo, raw: &[u8], arrival_ns: i64) -> bool {
+    /// The selector (over input and per-line stream labels) and the leading
+    /// line filters, for a line already decoded.
+    fn selects_decoded(&self, input: &InputInfo, raw: &[u8]) -> bool {
         let q = self.q;
-        self.err = None;
-        self.replaced = false;
-        self.materialized = false;
-        self.ts = self.dec.ts.unwrap_or(arrival_ns);
         let dec = &self.dec;
-        let selected = q.matchers.iter().all(|m| {
+        q.matchers.iter().all(|m| {
             let v = dec
                 .line_labels
                 .get(&m.name)
                 .or_else(|| input.labels.get(&m.name))
                 .unwrap_or("");
             m.m.matches(v)
-        });
-        if !selected || !q.pre_filters.iter().all(|f| f.matches(dec.line(raw))) {
+        }) && q.pre_filters.iter().all(|f| f.matches(dec.line(raw)))
+    }
+
+    fn run_decoded(&mut self, input: &InputInfo, raw: &[u8], arrival_ns: i64) -> bool {
+        let q = self.q;
+        self.err = None;
+        self.replaced = false;
+        self.materialized = false;
+        self.ts = self.dec.ts.unwrap_or(arrival_ns);
+        if !self.selects_decoded(input, raw) {
             return false;
         }
         for stage in &q.stages {

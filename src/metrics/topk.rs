@@ -350,19 +350,7 @@ impl TopCounter {
 mod tests {
     use super::*;
 
-    struct SplitMix64(u64);
-    impl SplitMix64 {
-        fn next_u64(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        }
-        fn next_f64(&mut self) -> f64 {
-            (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-        }
-    }
+    use crate::metrics::test_rng::SplitMix64;
 
     /// Zipf(s = 1) sampler over ranks 0..n by inverse CDF.
     struct Zipf {
