@@ -24,6 +24,13 @@ Examples:
   nagare metrics --push http://127.0.0.1:9091 --job api app.log.gz
   flyctl logs | nagare metrics -f --listen 127.0.0.1:9464";
 
+const QUERY_EXAMPLES: &str = "\
+Examples:
+  nagare query 'sum by (path) (count_over_time({filename=~\".+\"} | json | __error__=\"\" [5m]))' app.log
+  nagare query --output json 'rate({filename=~\".+\"} |= \"database is locked\" [1m])' app.log
+  nagare query --instant 'quantile_over_time(0.95, {filename=~\".+\"} | json | __error__=\"\" | unwrap latency_ms [5m]) by (path)' app.log
+  nagare query --limit 20 '| json | status >= 500' app.log";
+
 const FILTER_EXAMPLES: &str = "\
 Examples:
   flyctl logs | nagare filter '{app=\"api\"} | json | status >= 500'
@@ -52,6 +59,9 @@ pub enum Command {
     /// Golden signals and derived metrics: report, Prometheus exposition, /metrics, Pushgateway.
     #[command(after_help = METRICS_EXAMPLES)]
     Metrics(Box<MetricsArgs>),
+    /// Run a LogQL log or metric query over files or stdin (no index needed).
+    #[command(after_help = QUERY_EXAMPLES)]
+    Query(Box<QueryArgs>),
     /// Parse a LogQL query and print its plan (exit 2 with the column if invalid).
     #[command(
         after_help = "Examples:\n  nagare explain '{app=\"api\"} | json | status >= 500'\n  nagare explain 'sum by (path) (rate({job=\"app\"} | json [5m]))'"
@@ -70,6 +80,105 @@ pub enum FormatArg {
     Fly,
     Nginx,
     Raw,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum QueryOutputArg {
+    /// Series by step (metric queries) or the lines (log queries).
+    Table,
+    /// Loki's query_range JSON (metric queries) or logcli's JSON Lines (log queries).
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct QueryArgs {
+    /// The LogQL query, then the files (none or `-`: stdin).
+    #[arg(value_name = "QUERY")]
+    pub query: String,
+    #[arg(value_name = "FILE")]
+    pub files: Vec<String>,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Start of the range (RFC 3339 or a duration ago); default: the data's first time.
+    #[arg(long)]
+    pub start: Option<String>,
+    /// End of the range; default: the data's last time.
+    #[arg(long)]
+    pub end: Option<String>,
+    /// Shorthand for --start: evaluate from this long ago (e.g. 6h).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Step between points (default: the largest range in the query).
+    #[arg(long)]
+    pub step: Option<String>,
+    /// Evaluate once, at the end time.
+    #[arg(long)]
+    pub instant: bool,
+    /// Log queries: at most this many lines.
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+    /// Log queries: oldest first (default newest first, as Loki).
+    #[arg(long)]
+    pub forward: bool,
+    /// Output shape.
+    #[arg(long, value_enum, default_value = "table")]
+    pub output: QueryOutputArg,
+}
+
+impl QueryArgs {
+    pub fn resolve(self) -> Result<crate::cmd::query::QueryOptions, UsageError> {
+        use crate::cmd::query::{QueryOptions, QueryOutput};
+        let (inputs, errors) = source::expand(&self.files);
+        if let Some(e) = errors.first() {
+            if inputs.is_empty() {
+                return Err(UsageError(e.to_string()));
+            }
+            for e in &errors {
+                eprintln!("nagare: {e}");
+            }
+        }
+        let now = crate::time::now_ns();
+        let t = |flag: &str, v: &Option<String>| -> Result<Option<i64>, UsageError> {
+            v.as_deref()
+                .map(|s| {
+                    crate::time::parse_cli_time(s, now)
+                        .map_err(|e| UsageError(format!("{flag}: {e}")))
+                })
+                .transpose()
+        };
+        let start = t("--start", &self.start)?.or(t("--since", &self.since)?);
+        let end = t("--end", &self.end)?;
+        let step = match &self.step {
+            Some(s) => Some(
+                crate::time::parse_duration(s)
+                    .filter(|d| *d > 0)
+                    .ok_or_else(|| {
+                        UsageError(format!("--step {s:?}: expected a duration such as 1m"))
+                    })?,
+            ),
+            None => None,
+        };
+        Ok(QueryOptions {
+            query: self.query,
+            inputs,
+            unreadable_inputs: errors.len(),
+            start,
+            end,
+            step,
+            instant: self.instant,
+            limit: self.limit,
+            forward: self.forward,
+            output: match self.output {
+                QueryOutputArg::Table => QueryOutput::Table,
+                QueryOutputArg::Json => QueryOutput::Json,
+            },
+            lines: match self.output {
+                QueryOutputArg::Table => LineOutput::Raw,
+                QueryOutputArg::Json => LineOutput::Jsonl,
+            },
+            engine: self.input.engine_options()?,
+        })
+    }
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]

@@ -39,6 +39,13 @@ fn main() {
                 EXIT_USAGE
             }
         },
+        Command::Query(args) => match (*args).resolve() {
+            Ok(opts) => cmd::query::run(opts),
+            Err(e) => {
+                eprintln!("nagare: {}", e.0);
+                EXIT_USAGE
+            }
+        },
         Command::Explain { query } => cmd::explain::run(&query),
     };
     std::process::exit(code);

@@ -3,6 +3,7 @@
 pub mod explain;
 pub mod filter;
 pub mod metrics;
+pub mod query;
 
 use crate::logql::QueryError;
 

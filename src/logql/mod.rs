@@ -6,6 +6,7 @@
 
 pub mod ast;
 pub mod error;
+pub mod eval;
 pub mod explain;
 pub mod label_filter;
 pub mod line_filter;

@@ -1,0 +1,527 @@
+//! `nagare query`: LogQL over files or stdin without an index. Log queries
+//! print lines (newest first, like Loki; `--forward` oldest first); metric
+//! queries are evaluated as Loki range queries (or `--instant`) and print a
+//! table or Loki's `query_range` JSON.
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::ops::ControlFlow;
+
+use super::{report_query_error, EXIT_INPUT, EXIT_OK, EXIT_USAGE};
+use crate::engine::{self, EngineOptions, Job};
+use crate::framing::{self, ChunkKind};
+use crate::logql::ast::{Expr, LogExpr, MetricExpr, Stage, Unwrap, UnwrapConversion};
+use crate::logql::eval::{self, LabelSet, RangeData, Series, Value};
+use crate::logql::label_filter::{parse_bytes, parse_go_duration, FilterState, LabelFilterExec};
+use crate::logql::parse;
+use crate::logql::pipeline::{CompileOptions, CompiledQuery, Exec, InputInfo};
+use crate::output::{write_json_str, write_record, LineOutput};
+use crate::source::InputSpec;
+
+/// What `query` prints for metric queries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryOutput {
+    Table,
+    Json,
+}
+
+/// Resolved options of `query`.
+pub struct QueryOptions {
+    pub query: String,
+    pub inputs: Vec<InputSpec>,
+    pub unreadable_inputs: usize,
+    pub start: Option<i64>,
+    pub end: Option<i64>,
+    pub step: Option<i64>,
+    pub instant: bool,
+    pub limit: usize,
+    pub forward: bool,
+    pub output: QueryOutput,
+    pub lines: LineOutput,
+    pub engine: EngineOptions,
+}
+
+/// One selected record of a log query.
+struct Hit {
+    ts: i64,
+    printed: Vec<u8>,
+}
+
+/// One sample of a range aggregation, before grouping into series.
+struct Sample {
+    labels: LabelSet,
+    ts: i64,
+    value: f64,
+}
+
+/// A pipeline error Loki would fail the metric query with.
+fn pipeline_error(err: &str, labels: &LabelSet) -> String {
+    let l: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+    format!(
+        "pipeline error: '{err}' for series: '{{{}}}'.\nUse a label filter to intentionally skip this error. (e.g | __error__!=\"{err}\").\nTo skip all potential errors you can match empty errors.(e.g __error__=\"\")\nThe label filter can also be specified after unwrap. (e.g | unwrap latency | __error__=\"\" )",
+        l.join(", ")
+    )
+}
+
+/// Splits `{…} | stages | unwrap x | post` into the pipeline before the
+/// unwrap and the unwrap itself.
+fn split_unwrap(log: &LogExpr) -> (LogExpr, Option<Unwrap>) {
+    let mut before = log.clone();
+    let pos = before
+        .stages
+        .iter()
+        .position(|s| matches!(s, Stage::Unwrap(_)));
+    match pos {
+        Some(i) => {
+            let Stage::Unwrap(u) = before.stages.remove(i) else {
+                return (before, None);
+            };
+            before.stages.truncate(i);
+            (before, Some(u))
+        }
+        None => (before, None),
+    }
+}
+
+struct SampleState<'a> {
+    labels: &'a LabelSet,
+    err: Option<&'static str>,
+}
+
+impl FilterState for SampleState<'_> {
+    fn label(&self, name: &str) -> Option<&str> {
+        if name == "__error__" {
+            return self.err;
+        }
+        self.labels
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+    fn has_error(&self) -> bool {
+        self.err.is_some()
+    }
+    fn set_error(&mut self, err: &'static str, _: &str) {
+        self.err = Some(err);
+    }
+}
+
+/// Runs the log part of a range aggregation over the inputs and returns its
+/// series.
+fn collect_range(
+    log: &LogExpr,
+    opts: &QueryOptions,
+    errors: &mut usize,
+) -> Result<Vec<Series>, String> {
+    let (pipeline, unwrap) = split_unwrap(log);
+    let q = CompiledQuery::compile(
+        &pipeline,
+        CompileOptions {
+            all_labels: true,
+            need_ts: true,
+        },
+    )
+    .map_err(|e| e.message)?;
+    let post: Vec<LabelFilterExec> = match &unwrap {
+        Some(u) => u
+            .post_filters
+            .iter()
+            .map(LabelFilterExec::compile)
+            .collect::<Result<_, _>>()
+            .map_err(|e| e.message)?,
+        None => Vec::new(),
+    };
+    let q_ref = &q;
+    let unwrap_ref = &unwrap;
+    let post_ref = &post;
+    let make_worker = move || {
+        let mut exec = Exec::new(q_ref, None);
+        move |job: Job,
+              recycle: &crossbeam_channel::Sender<Vec<u8>>|
+              -> Result<Vec<Sample>, String> {
+            let mut out = Vec::new();
+            let input: &InputInfo = &job.input;
+            let data = &job.data[..job.len];
+            let mut one = |line: &[u8]| -> Result<(), String> {
+                if !exec.process(input, line, job.arrival_ns) {
+                    return Ok(());
+                }
+                let mut labels: LabelSet = Vec::new();
+                exec.for_each_label(input, |n, v| {
+                    if n != "__error__" && n != "__error_details__" {
+                        labels.push((n.to_string(), v.to_string()));
+                    }
+                });
+                labels.sort();
+                labels.dedup_by(|a, b| a.0 == b.0);
+                let mut err = exec.error();
+                let value = match unwrap_ref {
+                    None => exec.line(line).len() as f64,
+                    Some(u) => {
+                        let Some(raw) = labels
+                            .iter()
+                            .find(|(n, _)| *n == u.label)
+                            .map(|(_, v)| v.clone())
+                        else {
+                            // An unwrap of a missing label drops the sample.
+                            return Ok(());
+                        };
+                        labels.retain(|(n, _)| *n != u.label);
+                        let parsed = match u.conversion {
+                            UnwrapConversion::None => raw.trim().parse::<f64>().map_err(|_| ()),
+                            UnwrapConversion::Duration | UnwrapConversion::DurationSeconds => {
+                                parse_go_duration(raw.trim()).map_err(|_| ())
+                            }
+                            UnwrapConversion::Bytes => parse_bytes(&raw).map_err(|_| ()),
+                        };
+                        match parsed {
+                            Ok(v) => v,
+                            Err(()) => {
+                                err = err.or(Some("SampleExtractionErr"));
+                                0.0
+                            }
+                        }
+                    }
+                };
+                let mut st = SampleState {
+                    labels: &labels,
+                    err,
+                };
+                if !post_ref.iter().all(|f| f.eval(&mut st)) {
+                    return Ok(());
+                }
+                if let Some(e) = st.err {
+                    return Err(pipeline_error(e, &labels));
+                }
+                out.push(Sample {
+                    labels,
+                    ts: exec.timestamp(),
+                    value,
+                });
+                Ok(())
+            };
+            let r = if job.kind == ChunkKind::Truncated {
+                one(data)
+            } else {
+                framing::lines(data).try_for_each(&mut one)
+            };
+            let _ = recycle.send(job.data);
+            r.map(|_| out)
+        }
+    };
+    let select = |labels: &crate::record::Labels| {
+        crate::logql::pipeline::matchers_select(&q.matchers, labels)
+    };
+    let mut series: HashMap<LabelSet, Vec<(i64, f64)>> = HashMap::new();
+    let mut failure = None;
+    let summary = engine::run(
+        &opts.inputs,
+        &opts.engine,
+        &select,
+        &make_worker,
+        |chunk: Result<Vec<Sample>, String>, _| match chunk {
+            Ok(samples) => {
+                for s in samples {
+                    series.entry(s.labels).or_default().push((s.ts, s.value));
+                }
+                ControlFlow::Continue(())
+            }
+            Err(e) => {
+                failure = Some(e);
+                ControlFlow::Break(())
+            }
+        },
+    );
+    *errors += summary.errors.len();
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let mut out: Vec<Series> = series
+        .into_iter()
+        .map(|(labels, mut points)| {
+            points.sort_by_key(|(t, _)| *t);
+            Series { labels, points }
+        })
+        .collect();
+    out.sort_by(|a, b| a.labels.cmp(&b.labels));
+    Ok(out)
+}
+
+fn labels_json(out: &mut Vec<u8>, labels: &LabelSet) {
+    out.push(b'{');
+    for (i, (k, v)) in labels.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_json_str(out, k.as_bytes());
+        out.push(b':');
+        write_json_str(out, v.as_bytes());
+    }
+    out.push(b'}');
+}
+
+/// Unix seconds as Loki prints them: an integer when whole.
+fn ts_json(ns: i64) -> String {
+    if ns % crate::time::NANOS_PER_SEC == 0 {
+        (ns / crate::time::NANOS_PER_SEC).to_string()
+    } else {
+        format!("{}", ns as f64 / 1e9)
+    }
+}
+
+fn value_str(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "+Inf" } else { "-Inf" }.into()
+    } else {
+        format!("{v}")
+    }
+}
+
+fn run_metric(m: &MetricExpr, opts: &QueryOptions) -> i32 {
+    let mut input_errors = 0usize;
+    let mut data: RangeData = Vec::new();
+    for r in eval::range_aggregations(m) {
+        match collect_range(&r.log, opts, &mut input_errors) {
+            Ok(s) => data.push(s),
+            Err(e) => {
+                eprintln!("nagare: {e}");
+                return EXIT_USAGE;
+            }
+        }
+    }
+    let (lo, hi) = data
+        .iter()
+        .flatten()
+        .flat_map(|s| s.points.iter().map(|(t, _)| *t))
+        .fold((i64::MAX, i64::MIN), |(a, b), t| (a.min(t), b.max(t)));
+    let step = opts
+        .step
+        .or_else(|| eval::max_range(m))
+        .unwrap_or(60 * crate::time::NANOS_PER_SEC)
+        .max(1);
+    let start = opts.start.unwrap_or(if lo == i64::MAX { 0 } else { lo });
+    // The data's own span: up to the first step at or after the last sample.
+    let end = opts.end.unwrap_or(if hi == i64::MIN {
+        start
+    } else {
+        hi.div_euclid(step) * step + if hi.rem_euclid(step) == 0 { 0 } else { step }
+    });
+    let times = if opts.instant {
+        vec![end]
+    } else {
+        eval::steps(start, end, step)
+    };
+    let mut matrix: std::collections::BTreeMap<LabelSet, Vec<(i64, f64)>> = Default::default();
+    let mut scalar: Vec<(i64, f64)> = Vec::new();
+    for t in &times {
+        match eval::eval_at(m, *t, &data) {
+            Ok(Value::Scalar(v)) => scalar.push((*t, v)),
+            Ok(Value::Vector(v)) => {
+                for (labels, x) in v {
+                    matrix.entry(labels).or_default().push((*t, x));
+                }
+            }
+            Err(e) => {
+                eprintln!("nagare: {e}");
+                return EXIT_USAGE;
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let is_scalar = matrix.is_empty() && !scalar.is_empty();
+    match opts.output {
+        QueryOutput::Json => {
+            let result_type = match (opts.instant, is_scalar) {
+                (_, true) => "scalar",
+                (true, false) => "vector",
+                (false, false) => "matrix",
+            };
+            out.extend_from_slice(b"{\"status\":\"success\",\"data\":{\"resultType\":\"");
+            out.extend_from_slice(result_type.as_bytes());
+            out.extend_from_slice(b"\",\"result\":");
+            if is_scalar {
+                let (t, v) = scalar[scalar.len() - 1];
+                out.extend_from_slice(format!("[{},\"{}\"]", ts_json(t), value_str(v)).as_bytes());
+            } else {
+                out.push(b'[');
+                for (i, (labels, pts)) in matrix.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(b"{\"metric\":");
+                    labels_json(&mut out, labels);
+                    if opts.instant {
+                        let (t, v) = pts[pts.len() - 1];
+                        out.extend_from_slice(
+                            format!(",\"value\":[{},\"{}\"]}}", ts_json(t), value_str(v))
+                                .as_bytes(),
+                        );
+                    } else {
+                        out.extend_from_slice(b",\"values\":[");
+                        for (j, (t, v)) in pts.iter().enumerate() {
+                            if j > 0 {
+                                out.push(b',');
+                            }
+                            out.extend_from_slice(
+                                format!("[{},\"{}\"]", ts_json(*t), value_str(*v)).as_bytes(),
+                            );
+                        }
+                        out.extend_from_slice(b"]}");
+                    }
+                }
+                out.push(b']');
+            }
+            out.extend_from_slice(b"}}\n");
+        }
+        QueryOutput::Table => {
+            if is_scalar {
+                for (t, v) in &scalar {
+                    out.extend_from_slice(
+                        format!(
+                            "{}  {}\n",
+                            crate::time::format_rfc3339_nano(*t),
+                            value_str(*v)
+                        )
+                        .as_bytes(),
+                    );
+                }
+            }
+            for (labels, pts) in &matrix {
+                let l: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+                out.extend_from_slice(format!("{{{}}}\n", l.join(", ")).as_bytes());
+                for (t, v) in pts {
+                    out.extend_from_slice(
+                        format!(
+                            "  {}  {}\n",
+                            crate::time::format_rfc3339_nano(*t),
+                            value_str(*v)
+                        )
+                        .as_bytes(),
+                    );
+                }
+            }
+        }
+    }
+    let mut w = io::stdout().lock();
+    if let Err(e) = w.write_all(&out).and_then(|_| w.flush()) {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            eprintln!("nagare: writing output: {e}");
+            return EXIT_INPUT;
+        }
+    }
+    if input_errors > 0 || opts.unreadable_inputs > 0 {
+        EXIT_INPUT
+    } else {
+        EXIT_OK
+    }
+}
+
+fn run_log(log: &LogExpr, opts: &QueryOptions) -> i32 {
+    let q = match CompiledQuery::compile(
+        log,
+        CompileOptions {
+            all_labels: opts.lines == LineOutput::Jsonl,
+            need_ts: true,
+        },
+    ) {
+        Ok(q) => q,
+        Err(e) => {
+            report_query_error(&e.into_query_error(&opts.query));
+            return EXIT_USAGE;
+        }
+    };
+    let range = match (opts.start, opts.end) {
+        (None, None) => None,
+        (s, e) => Some((s.unwrap_or(i64::MIN), e.unwrap_or(i64::MAX))),
+    };
+    let q_ref = &q;
+    let mode = opts.lines;
+    let make_worker = move || {
+        let mut exec = Exec::new(q_ref, range);
+        move |job: Job, recycle: &crossbeam_channel::Sender<Vec<u8>>| {
+            let mut hits = Vec::new();
+            let input = &*job.input;
+            let data = &job.data[..job.len];
+            let mut one = |line: &[u8]| {
+                if exec.process(input, line, job.arrival_ns) {
+                    let mut printed = Vec::new();
+                    write_record(mode, &exec, input, line, &mut printed);
+                    hits.push(Hit {
+                        ts: exec.timestamp(),
+                        printed,
+                    });
+                }
+            };
+            if job.kind == ChunkKind::Truncated {
+                one(data);
+            } else {
+                framing::lines(data).for_each(&mut one);
+            }
+            let _ = recycle.send(job.data);
+            hits
+        }
+    };
+    let select = |labels: &crate::record::Labels| {
+        crate::logql::pipeline::matchers_select(&q.matchers, labels)
+    };
+    // Keep only the `limit` newest (or oldest) records: a bounded heap.
+    let mut kept: Vec<Hit> = Vec::new();
+    let limit = opts.limit.max(1);
+    let forward = opts.forward;
+    let summary = engine::run(
+        &opts.inputs,
+        &opts.engine,
+        &select,
+        &make_worker,
+        |hits: Vec<Hit>, _| {
+            kept.extend(hits);
+            if kept.len() > 4 * limit {
+                if forward {
+                    kept.sort_by_key(|h| h.ts);
+                } else {
+                    kept.sort_by_key(|h| std::cmp::Reverse(h.ts));
+                }
+                kept.truncate(limit);
+            }
+            ControlFlow::Continue(())
+        },
+    );
+    if forward {
+        kept.sort_by_key(|h| h.ts);
+    } else {
+        kept.sort_by_key(|h| std::cmp::Reverse(h.ts));
+    }
+    kept.truncate(limit);
+    let mut w = io::BufWriter::new(io::stdout().lock());
+    for h in &kept {
+        if let Err(e) = w.write_all(&h.printed) {
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                return EXIT_OK;
+            }
+            eprintln!("nagare: writing output: {e}");
+            return EXIT_INPUT;
+        }
+    }
+    let _ = w.flush();
+    if summary.errors.is_empty() && opts.unreadable_inputs == 0 {
+        EXIT_OK
+    } else {
+        EXIT_INPUT
+    }
+}
+
+pub fn run(opts: QueryOptions) -> i32 {
+    let expr = match parse(&opts.query) {
+        Ok(e) => e,
+        Err(e) => {
+            report_query_error(&e);
+            return EXIT_USAGE;
+        }
+    };
+    match &expr {
+        Expr::Log(log) => run_log(log, &opts),
+        Expr::Metric(m) => run_metric(m, &opts),
+    }
+}
