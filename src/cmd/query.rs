@@ -10,7 +10,7 @@ use std::ops::ControlFlow;
 use super::{report_query_error, EXIT_INPUT, EXIT_OK, EXIT_USAGE};
 use crate::engine::{self, EngineOptions, Job};
 use crate::framing::{self, ChunkKind};
-use crate::logql::ast::{Expr, LogExpr, MetricExpr, Stage, Unwrap, UnwrapConversion};
+use crate::logql::ast::{Expr, Grouping, LogExpr, MetricExpr, Stage, Unwrap, UnwrapConversion};
 use crate::logql::eval::{self, LabelSet, RangeData, Series, Value};
 use crate::logql::label_filter::{parse_bytes, parse_go_duration, FilterState, LabelFilterExec};
 use crate::logql::parse;
@@ -110,18 +110,34 @@ impl FilterState for SampleState<'_> {
 /// series.
 fn collect_range(
     log: &LogExpr,
+    projection: Option<&Grouping>,
     opts: &QueryOptions,
     errors: &mut usize,
 ) -> Result<Vec<Series>, String> {
     let (pipeline, unwrap) = split_unwrap(log);
-    let q = CompiledQuery::compile(
+    // With a `by` projection only the grouping labels (and what the
+    // pipeline and unwrap read) need extracting.
+    let by_only = projection.filter(|g| !g.without);
+    let mut q = CompiledQuery::compile(
         &pipeline,
         CompileOptions {
-            all_labels: true,
+            all_labels: by_only.is_none(),
             need_ts: true,
         },
     )
     .map_err(|e| e.message)?;
+    if let Some(g) = by_only {
+        let mut names = g.labels.clone();
+        if let Some(u) = &unwrap {
+            names.push(u.label.clone());
+            for f in &u.post_filters {
+                if let Ok(e) = LabelFilterExec::compile(f) {
+                    e.names(&mut names);
+                }
+            }
+        }
+        q.want_also(&names);
+    }
     let post: Vec<LabelFilterExec> = match &unwrap {
         Some(u) => u
             .post_filters
@@ -134,6 +150,8 @@ fn collect_range(
     let q_ref = &q;
     let unwrap_ref = &unwrap;
     let post_ref = &post;
+    let projection = projection.cloned();
+    let projection = &projection;
     let make_worker = move || {
         let mut exec = Exec::new(q_ref, None);
         move |job: Job,
@@ -192,6 +210,9 @@ fn collect_range(
                 }
                 if let Some(e) = st.err {
                     return Err(pipeline_error(e, &labels));
+                }
+                if let Some(g) = projection {
+                    eval::project(&mut labels, g);
                 }
                 out.push(Sample {
                     labels,
@@ -282,8 +303,9 @@ fn value_str(v: f64) -> String {
 fn run_metric(m: &MetricExpr, opts: &QueryOptions) -> i32 {
     let mut input_errors = 0usize;
     let mut data: RangeData = Vec::new();
-    for r in eval::range_aggregations(m) {
-        match collect_range(&r.log, opts, &mut input_errors) {
+    let projections = eval::projections(m);
+    for (r, p) in eval::range_aggregations(m).into_iter().zip(&projections) {
+        match collect_range(&r.log, p.as_ref(), opts, &mut input_errors) {
             Ok(s) => data.push(s),
             Err(e) => {
                 eprintln!("nagare: {e}");

@@ -67,6 +67,66 @@ pub fn range_aggregations(e: &MetricExpr) -> Vec<&RangeAggregation> {
     out
 }
 
+/// For each range aggregation (pre-order, as [`range_aggregations`]): the
+/// only labels its series need, when the answer does not depend on the
+/// others — its own `by`/`without`, or a `sum by/without` directly around a
+/// range function that adds up (counts, bytes, rates, sums). Collecting
+/// series already projected keeps memory and time proportional to the
+/// groups, not to every distinct label set (Loki pushes these down too).
+pub fn projections(e: &MetricExpr) -> Vec<Option<Grouping>> {
+    fn additive(op: RangeOp) -> bool {
+        matches!(
+            op,
+            RangeOp::CountOverTime
+                | RangeOp::Rate
+                | RangeOp::BytesOverTime
+                | RangeOp::BytesRate
+                | RangeOp::SumOverTime
+        )
+    }
+    fn walk(e: &MetricExpr, parent_sum: Option<&Grouping>, out: &mut Vec<Option<Grouping>>) {
+        match e {
+            MetricExpr::Range(r) => out.push(match (&r.grouping, parent_sum) {
+                (Some(g), _) => Some(g.clone()),
+                (None, Some(g)) if additive(r.op) => Some(g.clone()),
+                _ => None,
+            }),
+            MetricExpr::Vector(v) => {
+                let sum_group = match (&v.op, &v.grouping) {
+                    (VectorOp::Sum, Some(g)) => Some(g),
+                    _ => None,
+                };
+                let sum_all = Grouping {
+                    without: false,
+                    labels: Vec::new(),
+                };
+                let g = match (&v.op, sum_group) {
+                    (_, Some(g)) => Some(g),
+                    (VectorOp::Sum, None) => Some(&sum_all),
+                    _ => None,
+                };
+                // `sum(x)` with no grouping keeps no labels at all.
+                walk(&v.inner, g, out)
+            }
+            MetricExpr::Binary(b) => {
+                walk(&b.lhs, None, out);
+                walk(&b.rhs, None, out);
+            }
+            MetricExpr::LabelReplace(l) => walk(&l.inner, None, out),
+            MetricExpr::Paren(p) => walk(p, parent_sum, out),
+            MetricExpr::Literal(_) | MetricExpr::VectorLiteral(_) => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(e, None, &mut out);
+    out
+}
+
+/// Applies a projection to a label set.
+pub fn project(labels: &mut LabelSet, g: &Grouping) {
+    labels.retain(|(n, _)| g.labels.iter().any(|l| l == n) != g.without);
+}
+
 /// The largest range in the query (the default step), in ns.
 pub fn max_range(e: &MetricExpr) -> Option<i64> {
     range_aggregations(e).iter().map(|r| r.range_ns).max()

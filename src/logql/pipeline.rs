@@ -182,6 +182,20 @@ impl CompiledQuery {
         self.pre_filters.first().and_then(|f| f.required_literal())
     }
 
+    /// Also extracts these fields (labels a caller reads that the query's
+    /// own stages do not name).
+    pub fn want_also(&mut self, names: &[String]) {
+        if let Want::Names(v) = &self.want {
+            let mut all: Vec<String> = v.to_vec();
+            all.extend(names.iter().cloned());
+            all.sort();
+            all.dedup();
+            self.want = Want::names(all);
+        } else if matches!(self.want, Want::Nothing) && !names.is_empty() {
+            self.want = Want::names(names.to_vec());
+        }
+    }
+
     /// Whether every stage only filters (no parser, no formatting, no
     /// label changes).
     pub fn only_filters(&self) -> bool {
