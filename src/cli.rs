@@ -128,15 +128,7 @@ pub struct QueryArgs {
 impl QueryArgs {
     pub fn resolve(self) -> Result<crate::cmd::query::QueryOptions, UsageError> {
         use crate::cmd::query::{QueryOptions, QueryOutput};
-        let (inputs, errors) = source::expand(&self.files);
-        if let Some(e) = errors.first() {
-            if inputs.is_empty() {
-                return Err(UsageError(e.to_string()));
-            }
-            for e in &errors {
-                eprintln!("nagare: {e}");
-            }
-        }
+        let (inputs, unreadable) = expand_inputs(&self.files)?;
         let now = crate::time::now_ns();
         let t = |flag: &str, v: &Option<String>| -> Result<Option<i64>, UsageError> {
             v.as_deref()
@@ -161,7 +153,7 @@ impl QueryArgs {
         Ok(QueryOptions {
             query: self.query,
             inputs,
-            unreadable_inputs: errors.len(),
+            unreadable_inputs: unreadable,
             start,
             end,
             step,
@@ -249,15 +241,7 @@ impl MetricsArgs {
     pub fn resolve(self) -> Result<crate::cmd::metrics::MetricsOptions, UsageError> {
         use crate::cmd::metrics::{MetricsOptions, MetricsOutput, PushTarget};
         use crate::metrics::aggregate::MetricsConfig;
-        let (inputs, errors) = source::expand(&self.files);
-        if let Some(e) = errors.first() {
-            if inputs.is_empty() {
-                return Err(UsageError(e.to_string()));
-            }
-            for e in &errors {
-                eprintln!("nagare: {e}");
-            }
-        }
+        let (inputs, unreadable) = expand_inputs(&self.files)?;
         let mut cfg = MetricsConfig::default();
         let (rules_text, rules_path) = match &self.rules {
             Some(p) => (
@@ -326,7 +310,7 @@ impl MetricsArgs {
         };
         Ok(MetricsOptions {
             inputs,
-            unreadable_inputs: errors.len(),
+            unreadable_inputs: unreadable,
             output: match self.output {
                 MetricsOutputArg::Table => MetricsOutput::Table,
                 MetricsOutputArg::Json => MetricsOutput::Json,
@@ -404,6 +388,22 @@ pub struct FilterArgs {
 #[derive(Debug)]
 pub struct UsageError(pub String);
 
+/// Expands file arguments; inputs that cannot be read (a glob matching
+/// nothing) are named now and counted, so the exit status can say so. With
+/// nothing readable at all it is a usage error.
+fn expand_inputs(args: &[String]) -> Result<(Vec<InputSpec>, usize), UsageError> {
+    let (inputs, errors) = source::expand(args);
+    if let Some(e) = errors.first() {
+        if inputs.is_empty() {
+            return Err(UsageError(e.to_string()));
+        }
+        for e in &errors {
+            eprintln!("nagare: {e}");
+        }
+    }
+    Ok((inputs, errors.len()))
+}
+
 fn looks_like_query(s: &str) -> bool {
     let t = s.trim_start();
     t.starts_with('{') || t.starts_with('|') || t.starts_with("!=") || t.starts_with("!~")
@@ -466,16 +466,7 @@ impl FilterArgs {
             // No query: every record (a selector-less pipeline matches all).
             "|= \"\"".to_string()
         };
-        let (inputs, errors) = source::expand(&args);
-        if let Some(e) = errors.first() {
-            if inputs.is_empty() {
-                return Err(UsageError(e.to_string()));
-            }
-            // Named now; the exit status says an input could not be read.
-            for e in &errors {
-                eprintln!("nagare: {e}");
-            }
-        }
+        let (inputs, unreadable) = expand_inputs(&args)?;
         let now = crate::time::now_ns();
         let parse_time = |flag: &str, v: &Option<String>| -> Result<Option<i64>, UsageError> {
             v.as_deref()
@@ -504,7 +495,7 @@ impl FilterArgs {
         Ok(FilterOptions {
             query,
             inputs,
-            unreadable_inputs: errors.len(),
+            unreadable_inputs: unreadable,
             output: match self.output {
                 LineOutputArg::Raw => LineOutput::Raw,
                 LineOutputArg::Jsonl => LineOutput::Jsonl,
