@@ -92,3 +92,16 @@ echo "5. memory: 10 million distinct search queries through a stream (stdin)"
 out=$( { seq 10000000 | awk '{print "{\"event\":\"request\",\"path\":\"/v1/search\",\"status\":200,\"latency_ms\":3.5,\"q\":\"query number " $1 "\"}"}' \
   | /usr/bin/time -f "%e %M" "$NAGARE" metrics --output json > /dev/null; } 2>&1 | tail -1)
 echo "   ${out% *} s, peak RSS $(( ${out#* } / 1024 )) MB (target < 100 MB)"
+echo
+
+echo "6. metric queries over files vs jq computing the same numbers (5-minute windows by path)"
+q1='sum by (path) (count_over_time({job="app"} | json | __error__="" [5m]))'
+q2='quantile_over_time(0.95, {job="app"} | json | __error__="" | unwrap latency_ms [5m]) by (path)'
+t_q1=$(best_of "$NAGARE" query --label job=app "$q1" "$CORPUS"); row "nagare query 'sum by (path) (count_over_time(…[5m]))'" "$t_q1"
+t_q2=$(best_of "$NAGARE" query --label job=app "$q2" "$CORPUS"); row "nagare query 'quantile_over_time(0.95, … unwrap latency_ms [5m]) by (path)'" "$t_q2"
+RUNS_SAVED=$RUNS; RUNS=1
+t_j1=$(best_of jq -nR -f benches/count_by_path_5m.jq "$CORPUS"); row "jq -nR -f benches/count_by_path_5m.jq" "$t_j1"
+t_j2=$(best_of jq -nR -f benches/p95_by_path_5m.jq "$CORPUS"); row "jq -nR -f benches/p95_by_path_5m.jq" "$t_j2"
+RUNS=$RUNS_SAVED
+echo "   count: nagare is $(ratio "$t_j1" "$t_q1")x jq; p95: $(ratio "$t_j2" "$t_q2")x jq (target >= 20x)"
+echo "   (jq reads invalid UTF-8 as U+FFFD and lines over 1 MiB whole; nagare counts those as malformed)"
