@@ -47,12 +47,9 @@ struct Hit {
     printed: Vec<u8>,
 }
 
-/// One sample of a range aggregation, before grouping into series.
-struct Sample {
-    labels: LabelSet,
-    ts: i64,
-    value: f64,
-}
+/// A chunk's samples of a range aggregation, grouped by series, so a label
+/// set is kept once per series rather than once per sample.
+type ChunkSeries = HashMap<LabelSet, Vec<(i64, f64)>>;
 
 /// A pipeline error Loki would fail the metric query with.
 fn pipeline_error(err: &str, labels: &LabelSet) -> String {
@@ -156,8 +153,8 @@ fn collect_range(
         let mut exec = Exec::new(q_ref, None);
         move |job: Job,
               recycle: &crossbeam_channel::Sender<Vec<u8>>|
-              -> Result<Vec<Sample>, String> {
-            let mut out = Vec::new();
+              -> Result<ChunkSeries, String> {
+            let mut out = ChunkSeries::new();
             let input: &InputInfo = &job.input;
             let data = &job.data[..job.len];
             let mut one = |line: &[u8]| -> Result<(), String> {
@@ -214,11 +211,13 @@ fn collect_range(
                 if let Some(g) = projection {
                     eval::project(&mut labels, g);
                 }
-                out.push(Sample {
-                    labels,
-                    ts: exec.timestamp(),
-                    value,
-                });
+                let point = (exec.timestamp(), value);
+                match out.get_mut(&labels) {
+                    Some(points) => points.push(point),
+                    None => {
+                        out.insert(labels, vec![point]);
+                    }
+                }
                 Ok(())
             };
             let r = if job.kind == ChunkKind::Truncated {
@@ -240,10 +239,15 @@ fn collect_range(
         &opts.engine,
         &select,
         &make_worker,
-        |chunk: Result<Vec<Sample>, String>, _| match chunk {
-            Ok(samples) => {
-                for s in samples {
-                    series.entry(s.labels).or_default().push((s.ts, s.value));
+        |chunk: Result<ChunkSeries, String>, _| match chunk {
+            Ok(chunk) => {
+                for (labels, points) in chunk {
+                    match series.get_mut(&labels) {
+                        Some(all) => all.extend_from_slice(&points),
+                        None => {
+                            series.insert(labels, points);
+                        }
+                    }
                 }
                 ControlFlow::Continue(())
             }
