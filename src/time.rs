@@ -293,6 +293,37 @@ pub fn now_ns() -> i64 {
     d.as_nanos() as i64
 }
 
+/// Digits after the decimal point of an RFC 3339 time (`…45.123456Z` → 6),
+/// so reports can print times with the data's own precision.
+pub fn fraction_digits(s: &[u8]) -> u8 {
+    match s.iter().position(|&c| c == b'.' || c == b',') {
+        Some(dot) if dot >= 19 => s[dot + 1..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count()
+            .min(9) as u8,
+        _ => 0,
+    }
+}
+
+/// Formats nanoseconds as RFC 3339 in UTC with exactly `digits` fraction
+/// digits (0 to 9).
+pub fn format_rfc3339_digits(ns: i64, digits: u8) -> String {
+    let secs = ns.div_euclid(NANOS_PER_SEC);
+    let frac = ns.rem_euclid(NANOS_PER_SEC);
+    let Some(t) = DateTime::<Utc>::from_timestamp(secs, frac as u32) else {
+        return ns.to_string();
+    };
+    let base = t.format("%Y-%m-%dT%H:%M:%S").to_string();
+    let digits = digits.min(9) as usize;
+    if digits == 0 {
+        format!("{base}Z")
+    } else {
+        let f = format!("{frac:09}");
+        format!("{base}.{}Z", &f[..digits])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -399,37 +430,6 @@ mod tests {
             Ok(chrono_ns("2026-05-06T00:00:00Z"))
         );
         assert!(parse_cli_time("yesterday", now).is_err());
-    }
-}
-
-/// Digits after the decimal point of an RFC 3339 time (`…45.123456Z` → 6),
-/// so reports can print times with the data's own precision.
-pub fn fraction_digits(s: &[u8]) -> u8 {
-    match s.iter().position(|&c| c == b'.' || c == b',') {
-        Some(dot) if dot >= 19 => s[dot + 1..]
-            .iter()
-            .take_while(|c| c.is_ascii_digit())
-            .count()
-            .min(9) as u8,
-        _ => 0,
-    }
-}
-
-/// Formats nanoseconds as RFC 3339 in UTC with exactly `digits` fraction
-/// digits (0 to 9).
-pub fn format_rfc3339_digits(ns: i64, digits: u8) -> String {
-    let secs = ns.div_euclid(NANOS_PER_SEC);
-    let frac = ns.rem_euclid(NANOS_PER_SEC);
-    let Some(t) = DateTime::<Utc>::from_timestamp(secs, frac as u32) else {
-        return ns.to_string();
-    };
-    let base = t.format("%Y-%m-%dT%H:%M:%S").to_string();
-    let digits = digits.min(9) as usize;
-    if digits == 0 {
-        format!("{base}Z")
-    } else {
-        let f = format!("{frac:09}");
-        format!("{base}.{}Z", &f[..digits])
     }
 }
 

@@ -88,16 +88,7 @@ fn observe_chunk(
         // Metrics read values as data: a query holding U+FFFD still counts.
         label_values: false,
     };
-    let cfg_for_input;
-    let cfg = if input.format == Format::Nginx && !cfg.skip_raw_query_field {
-        cfg_for_input = MetricsConfig {
-            skip_raw_query_field: true,
-            ..cfg.clone()
-        };
-        &cfg_for_input
-    } else {
-        cfg
-    };
+    let raw_query_field = input.format == Format::Nginx;
     let mut one = |line: &[u8]| {
         let record = decoder.decode(input.format, line, &ctx, dec);
         let app_line = dec.line(line);
@@ -109,6 +100,7 @@ fn observe_chunk(
             dec.ts,
             job.arrival_ns,
             record,
+            raw_query_field,
         );
         if !record {
             return;

@@ -76,7 +76,7 @@ fn decode_envelope(
     let env = &mut scratch.envelope;
     env.clear();
     if json
-        .scan_keeping_replacement_chars(line, envelope_want(), &(), env)
+        .scan_or_keep(false, line, envelope_want(), &(), env)
         .is_err()
         || !env.contains("message")
     {

@@ -581,23 +581,10 @@ impl JsonScanner {
         Ok(())
     }
 
-    /// Like [`JsonScanner::scan`], but string values holding U+FFFD are
-    /// kept as they are (for envelopes whose fields are whole lines).
-    pub fn scan_keeping_replacement_chars(
-        &mut self,
-        line: &[u8],
-        want: &Want,
-        clash: &impl StreamClash,
-        out: &mut Fields,
-    ) -> Result<(), JsonError> {
-        self.keep_replacement_chars = true;
-        let r = self.scan(line, want, clash, out);
-        self.keep_replacement_chars = false;
-        r
-    }
-
-    /// [`JsonScanner::scan`] for LogQL labels (`label_values`), else
-    /// [`JsonScanner::scan_keeping_replacement_chars`].
+    /// [`JsonScanner::scan`] for LogQL labels (`label_values`); otherwise
+    /// string values holding U+FFFD are kept as they are (metrics read
+    /// values as data, and envelope fields such as Fly's `message` are
+    /// lines, not labels).
     pub fn scan_or_keep(
         &mut self,
         label_values: bool,
@@ -606,11 +593,10 @@ impl JsonScanner {
         clash: &impl StreamClash,
         out: &mut Fields,
     ) -> Result<(), JsonError> {
-        if label_values {
-            self.scan(line, want, clash, out)
-        } else {
-            self.scan_keeping_replacement_chars(line, want, clash, out)
-        }
+        self.keep_replacement_chars = !label_values;
+        let r = self.scan(line, want, clash, out);
+        self.keep_replacement_chars = false;
+        r
     }
 
     /// Validates only (no extraction): is `line` exactly one JSON object?

@@ -15,8 +15,13 @@ pub struct QueryError {
 
 impl QueryError {
     pub fn new(query: &str, pos: usize, message: impl Into<String>) -> Self {
+        let mut pos = pos.min(query.len());
+        // Never split a character, whatever offset a caller computed.
+        while !query.is_char_boundary(pos) {
+            pos -= 1;
+        }
         QueryError {
-            pos: pos.min(query.len()),
+            pos,
             message: message.into(),
             query: query.to_string(),
         }
@@ -57,3 +62,18 @@ impl fmt::Display for QueryError {
 }
 
 impl std::error::Error for QueryError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_never_split_a_character() {
+        // Byte 2 is inside "é": the error moves back to its start.
+        let e = QueryError::new("{é=\"x\"}", 2, "bad");
+        assert_eq!(e.pos, 1);
+        assert_eq!(e.column(), 2);
+        assert!(e.snippet().contains('^'));
+        assert_eq!(QueryError::new("ab", 99, "end").column(), 3);
+    }
+}

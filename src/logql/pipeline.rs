@@ -416,7 +416,12 @@ impl<'q> Exec<'q> {
                 return false;
             }
         }
-        for stage in &q.stages {
+        self.run_stages(input, raw)
+    }
+
+    /// The stages in order; counts the line if all keep it.
+    fn run_stages(&mut self, input: &InputInfo, raw: &[u8]) -> bool {
+        for stage in &self.q.stages {
             if !self.run_stage(stage, input, raw) {
                 return false;
             }
@@ -469,21 +474,11 @@ impl<'q> Exec<'q> {
     }
 
     fn run_decoded(&mut self, input: &InputInfo, raw: &[u8], arrival_ns: i64) -> bool {
-        let q = self.q;
         self.err = None;
         self.replaced = false;
         self.materialized = false;
         self.ts = self.dec.ts.unwrap_or(arrival_ns);
-        if !self.selects_decoded(input, raw) {
-            return false;
-        }
-        for stage in &q.stages {
-            if !self.run_stage(stage, input, raw) {
-                return false;
-            }
-        }
-        self.stats.matched += 1;
-        true
+        self.selects_decoded(input, raw) && self.run_stages(input, raw)
     }
 
     /// The value of a label of the last selected record.

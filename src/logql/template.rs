@@ -424,7 +424,7 @@ fn call(f: &str, a: &[String], data: &dyn TemplateData) -> String {
             if n >= 0 {
                 s.iter().take(n as usize).collect()
             } else {
-                let k = s.len().saturating_sub((-n) as usize);
+                let k = s.len().saturating_sub(n.unsigned_abs() as usize);
                 s[k..].iter().collect()
             }
         }
@@ -489,6 +489,12 @@ mod tests {
         assert_eq!(render("{{ substr 0 3 .path }}"), "/v1");
         assert_eq!(render("a  {{- .status -}}  b"), "a503b");
         assert_eq!(render("{{ len .path }}"), "9");
+        // Extreme counts from user templates do not overflow.
+        assert_eq!(
+            render("{{ trunc -9223372036854775808 .path }}"),
+            "/v1/items"
+        );
+        assert_eq!(render("{{ trunc 2 .path }}"), "/v");
     }
 
     #[test]

@@ -45,9 +45,6 @@ pub struct MetricsConfig {
     pub query_capacity: usize,
     /// Width of `--window` in nanoseconds.
     pub window_ns: Option<i64>,
-    /// The `query` field of nginx lines is a raw query string, not a search
-    /// query: read only `q` there.
-    pub skip_raw_query_field: bool,
     /// Per rule counter: its series cap (`max_series`).
     pub counter_caps: Vec<usize>,
 }
@@ -75,9 +72,19 @@ impl Default for MetricsConfig {
             function_cap: 200,
             query_capacity: 100_000,
             window_ns: None,
-            skip_raw_query_field: false,
             counter_caps: Vec::new(),
         }
+    }
+}
+
+/// A borrowed `(method, status)` key: hashes and compares like the owned
+/// `(String, u16)` keys of [`RouteAgg::by_method_status`].
+#[derive(Hash)]
+struct MethodKey<'a>(&'a str, u16);
+
+impl indexmap::Equivalent<(String, u16)> for MethodKey<'_> {
+    fn equivalent(&self, key: &(String, u16)) -> bool {
+        self.0 == key.0 && self.1 == key.1
     }
 }
 
@@ -324,7 +331,9 @@ fn parse_status(v: &str) -> Option<u16> {
 
 impl Observer {
     /// Adds one line to `chunk`. `record` says whether it decoded
-    /// completely; `ts` is its event time if it has one.
+    /// completely; `ts` is its event time if it has one. `raw_query_field`
+    /// says the format's `query` field is a raw query string (nginx), not a
+    /// search query: only `q` is read then.
     #[allow(clippy::too_many_arguments)]
     pub fn observe(
         &mut self,
@@ -335,6 +344,7 @@ impl Observer {
         ts: Option<i64>,
         arrival_ns: i64,
         record: bool,
+        raw_query_field: bool,
     ) {
         let window = cfg.window_of(ts.unwrap_or(arrival_ns));
         let t = ts.unwrap_or(arrival_ns);
@@ -386,9 +396,7 @@ impl Observer {
         match status {
             Some(status) => {
                 *agg.by_status.entry(status).or_default() += 1;
-                let method = first(fields, &roles.method)
-                    .unwrap_or("")
-                    .to_ascii_uppercase();
+                let method = first(fields, &roles.method).unwrap_or("");
                 let r = match agg.routes.get_mut(route_name) {
                     Some(r) => r,
                     None => agg.routes.entry(route_name.to_string()).or_default(),
@@ -397,7 +405,22 @@ impl Observer {
                 if status >= 500 {
                     r.errors_5xx += 1;
                 }
-                *r.by_method_status.entry((method, status)).or_default() += 1;
+                // Logged methods are almost always upper case already: look
+                // them up by reference, allocating a key only for new ones.
+                let upper = !method.bytes().any(|b| b.is_ascii_lowercase());
+                let hit = if upper {
+                    r.by_method_status.get_mut(&MethodKey(method, status))
+                } else {
+                    None
+                };
+                match hit {
+                    Some(n) => *n += 1,
+                    None => {
+                        *r.by_method_status
+                            .entry((method.to_ascii_uppercase(), status))
+                            .or_default() += 1;
+                    }
+                }
                 let latency = roles.latency.iter().find_map(|(n, unit)| {
                     let v: f64 = fields.get(n)?.trim().parse().ok()?;
                     let ms = match unit {
@@ -422,7 +445,7 @@ impl Observer {
         let q = roles
             .query
             .iter()
-            .filter(|n| !(cfg.skip_raw_query_field && n.as_str() == "query"))
+            .filter(|n| !(raw_query_field && n.as_str() == "query"))
             .find_map(|n| fields.get(n));
         if let Some(q) = q {
             self.query.clear();
@@ -441,9 +464,17 @@ impl Observer {
             }
         }
         if let Some(l) = first(fields, &roles.level) {
-            let l = l.to_ascii_lowercase();
-            let l = super::normalize::truncate_label(&l, 64);
-            *agg.levels.entry(l.to_string()).or_default() += 1;
+            let l = super::normalize::truncate_label(l, 64);
+            match agg
+                .levels
+                .iter_mut()
+                .find(|(k, _)| k.eq_ignore_ascii_case(l))
+            {
+                Some((_, n)) => *n += 1,
+                None => {
+                    agg.levels.insert(l.to_ascii_lowercase(), 1);
+                }
+            }
         }
         if let Some(f) = first(fields, &roles.function) {
             let st = first(fields, &roles.function_status).unwrap_or("unknown");

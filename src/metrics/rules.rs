@@ -94,7 +94,10 @@ impl std::error::Error for RuleError {}
 
 /// 1-based line and column of byte `pos` in `text`.
 fn line_col(text: &str, pos: usize) -> (usize, usize) {
-    let pos = pos.min(text.len());
+    let mut pos = pos.min(text.len());
+    while !text.is_char_boundary(pos) {
+        pos -= 1;
+    }
     let before = &text[..pos];
     let line = before.matches('\n').count() + 1;
     let col = before[before.rfind('\n').map_or(0, |i| i + 1)..]
