@@ -126,6 +126,11 @@ const CASES: &[Case] = &[
     v(r#"{foo="bar"} |= ip("123.123.123.123")"#, "PT"),
     v(r#"{foo="bar"} != ip("123.123.123.123")|= "baz""#, "PT"),
     v(r#"{foo="bar"} |= "baz" |= ip("123.123.123.123")"#, "PT"),
+    v(r#"{foo="bar"} |= ip("192.168.0.1-192.168.0.23")"#, "ip.go getMatcher: netipx range"),
+    v(r#"{foo="bar"} != ip("2001:db8::/32")"#, "ip.go getMatcher: IPv6 prefix"),
+    i(r#"{foo="bar"} |= ip("192.168.0.0/33")"#, "ip.go getMatcher: ErrIPFilterInvalidPattern when the pipeline is built"),
+    i(r#"{foo="bar"} |= ip("foo")"#, "ip.go getMatcher: ErrIPFilterInvalidPattern"),
+    i(r#"{foo="bar"} |~ ip("1.2.3.4")"#, "ip.go NewIPLineFilter: ErrIPFilterInvalidOperation for regex ops"),
     v(r##"{app="foo"} |= "#""##, "PT"),
     v(r#"{foo="bar"} |~ `\d+ms`"#, "raw string regex"),
     i(r#"{foo="bar"} |~"#, "PT: expecting STRING or ip"),
@@ -219,6 +224,7 @@ const CASES: &[Case] = &[
     ),
     v(r#"{ foo = "bar" }|logfmt|addr=ip("1.2.3.4")"#, "PT: ipLabelFilter"),
     v(r#"{ foo = "bar" }|logfmt|addr!=ip("1.2.3.4")"#, "PT: ipLabelFilter NEQ"),
+    i(r#"{ foo = "bar" }|logfmt|addr=ip("10.0.0.300")"#, "ip.go IPLabelFilter.PatternError, returned by labelFilter.Stage"),
     v(r#"{ foo = "bar" }|logfmt|rate="a""#, "PT: `rate` usable as a label name"),
     v(r#"{ foo = "bar" }|logfmt|ip="2.3.4.5""#, "PT: `ip` usable as a label name"),
     v(r#"{app="foo"} | json | __error__="""#, "expr.y matcher on __error__"),
@@ -543,6 +549,22 @@ const CASES: &[Case] = &[
 /// log ranges with pipeline stages before `unwrap` are rejected (with
 /// `offset`, or inside parentheses).
 const LEZER_KNOWN_DIFFERENCES: &[(&str, &str)] = &[
+    (
+        r#"{foo="bar"} |= ip("192.168.0.0/33")"#,
+        "lezer lenient: ip() patterns are checked when Loki builds the filter (ip.go getMatcher)",
+    ),
+    (
+        r#"{foo="bar"} |= ip("foo")"#,
+        "lezer lenient: ip() patterns are checked when Loki builds the filter (ip.go getMatcher)",
+    ),
+    (
+        r#"{foo="bar"} |~ ip("1.2.3.4")"#,
+        "lezer lenient: the operator of an ip() line filter is checked by ip.go NewIPLineFilter",
+    ),
+    (
+        r#"{ foo = "bar" }|logfmt|addr=ip("10.0.0.300")"#,
+        "lezer lenient: ip() label filter patterns are checked by Loki's labelFilter.Stage",
+    ),
     (
         r#"{foo!="bar"}"#,
         "lezer lenient: no matcher validation (Loki parser.go validateMatchers)",

@@ -442,3 +442,63 @@ fn every_command_reports_a_bad_query_with_its_column() {
         }
     }
 }
+
+fn ips() -> PathBuf {
+    fixture("ips.log")
+}
+
+/// `ip()` line filters find an address anywhere in the line, parsing each
+/// address-shaped run whole (Loki's `ipFilter.filter`): `10.0.0.5.1` is not
+/// an address, and an IPv4-mapped IPv6 address is not IPv4.
+#[test]
+fn ip_line_filters_scan_like_loki() {
+    let f = ips();
+    assert_eq!(selected(&[], r#"|= ip("10.0.0.0/8")"#, &f), [1, 4]);
+    assert_eq!(selected(&[], r#"!= ip("10.0.0.0/8")"#, &f), [2, 3, 5, 6]);
+    assert_eq!(selected(&[], r#"|= ip("2001:db8::/32")"#, &f), [2]);
+    assert_eq!(
+        selected(&[], r#"|= ip("10.9.9.1-10.9.9.9") or "mapped""#, &f),
+        [4, 6]
+    );
+}
+
+/// `ip()` label filters (Loki's `IPLabelFilter`): the value is scanned for
+/// an address; a missing label fails `=` and `!=` alike; a line that
+/// already carries `__error__` passes.
+#[test]
+fn ip_label_filters_follow_loki() {
+    let f = ips();
+    assert_eq!(
+        selected(&[], r#"| logfmt | addr = ip("10.0.0.5")"#, &f),
+        [1]
+    );
+    assert_eq!(
+        selected(&[], r#"| logfmt | addr != ip("10.0.0.5")"#, &f),
+        [2, 3, 5, 6]
+    );
+    assert_eq!(
+        selected(&[], r#"| logfmt | addr = ip("172.16.0.0/12")"#, &f),
+        [5]
+    );
+    assert_eq!(
+        selected(&[], r#"| logfmt | addr = ip("10.0.0.1-10.0.0.9")"#, &f),
+        [1]
+    );
+    // Every line fails `| json`, so every line passes the ip filter.
+    assert_eq!(
+        selected(&[], r#"| json | addr = ip("10.0.0.5")"#, &f),
+        [1, 2, 3, 4, 5, 6]
+    );
+}
+
+/// A bad `ip()` pattern is a query error (exit 2) pointing at the filter.
+#[test]
+fn bad_ip_pattern_is_a_query_error() {
+    for q in [r#"|= ip("10.0.0.0/33")"#, r#"| logfmt | addr = ip("nope")"#] {
+        let out = filter([q, ips().to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{q}");
+        let e = stderr(&out);
+        assert!(e.contains("ip: invalid pattern"), "{q}: {e}");
+        assert!(e.contains("col "), "{q}: {e}");
+    }
+}

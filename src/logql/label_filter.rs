@@ -11,6 +11,7 @@
 use regex::Regex;
 
 use super::ast::{CmpOp, LabelFilter, MatchOp};
+use super::ip::IpPattern;
 use super::CompileError;
 
 pub const LABEL_FILTER_ERR: &str = "LabelFilterErr";
@@ -69,6 +70,12 @@ pub enum LabelFilterExec {
         op: CmpOp,
         value: f64,
     },
+    /// `name = ip("…")` / `name != ip("…")`.
+    Ip {
+        name: String,
+        pattern: IpPattern,
+        negated: bool,
+    },
 }
 
 /// What a label filter reads and may write: label values, and the line's
@@ -123,12 +130,16 @@ impl LabelFilterExec {
                 op: *op,
                 value: *value,
             },
-            LabelFilter::Ip { pos, .. } => {
-                return Err(CompileError::new(
-                    *pos,
-                    "ip() label filters are not supported yet",
-                ))
-            }
+            LabelFilter::Ip {
+                name,
+                negated,
+                value,
+                pos,
+            } => LabelFilterExec::Ip {
+                name: name.clone(),
+                pattern: IpPattern::parse(value).map_err(|m| CompileError::new(*pos, m))?,
+                negated: *negated,
+            },
         })
     }
 
@@ -139,9 +150,9 @@ impl LabelFilterExec {
                 a.names(out);
                 b.names(out);
             }
-            LabelFilterExec::Str { name, .. } | LabelFilterExec::Cmp { name, .. } => {
-                out.push(name.clone())
-            }
+            LabelFilterExec::Str { name, .. }
+            | LabelFilterExec::Cmp { name, .. }
+            | LabelFilterExec::Ip { name, .. } => out.push(name.clone()),
         }
     }
 
@@ -154,6 +165,21 @@ impl LabelFilterExec {
                 l || r
             }
             LabelFilterExec::Str { name, m } => m.matches(st.label(name).unwrap_or("")),
+            // Loki's IPLabelFilter: error lines pass, a missing label fails
+            // (for `!=` too), and the value is scanned for an address.
+            LabelFilterExec::Ip {
+                name,
+                pattern,
+                negated,
+            } => {
+                if st.has_error() {
+                    return true;
+                }
+                match st.label(name) {
+                    Some(v) => pattern.find_in(v.as_bytes()) != *negated,
+                    None => false,
+                }
+            }
             LabelFilterExec::Cmp {
                 name,
                 kind,
@@ -330,6 +356,49 @@ mod tests {
         };
         assert!(f.eval(&mut s));
         assert_eq!(s.err, Some(LABEL_FILTER_ERR));
+    }
+
+    /// Loki's IPLabelFilter: error lines pass, a missing label fails for
+    /// `=` and `!=` alike, the value is scanned for an address.
+    #[test]
+    fn ip_semantics() {
+        let ip = |negated| {
+            LabelFilterExec::compile(&LabelFilter::Ip {
+                name: "addr".into(),
+                negated,
+                value: "10.0.0.0/8".into(),
+                pos: 0,
+            })
+            .unwrap()
+        };
+        let st = |labels, err| St { labels, err };
+        for (labels, err, eq, neq) in [
+            (vec![("addr", "10.2.3.4")], None, true, false),
+            (vec![("addr", "client 10.2.3.4:55")], None, true, false),
+            (vec![("addr", "11.2.3.4")], None, false, true),
+            (vec![("addr", "")], None, false, true),
+            (vec![], None, false, false),
+            (vec![], Some("JSONParserErr"), true, true),
+        ] {
+            assert_eq!(
+                ip(false).eval(&mut st(labels.clone(), err)),
+                eq,
+                "{labels:?}"
+            );
+            assert_eq!(
+                ip(true).eval(&mut st(labels.clone(), err)),
+                neq,
+                "{labels:?}"
+            );
+        }
+        let bad = LabelFilterExec::compile(&LabelFilter::Ip {
+            name: "addr".into(),
+            negated: false,
+            value: "nope".into(),
+            pos: 9,
+        })
+        .unwrap_err();
+        assert_eq!(bad.pos, 9);
     }
 
     #[test]

@@ -3,12 +3,14 @@
 //! Substring filters use memchr's SIMD `memmem`; regex filters are
 //! unanchored (`|~ "err"` finds `err` anywhere), as in Loki; `or`
 //! alternatives match if any alternative does, and the negated operators
-//! keep a line only if none does.
+//! keep a line only if none does. `ip("…")` alternatives (`|=`/`!=` only)
+//! look for an address in the pattern's range (see `logql::ip`).
 
 use memchr::memmem::Finder;
 use regex::bytes::Regex;
 
 use super::ast::{LineFilter, LineFilterOp, LineFilterValue};
+use super::ip::IpPattern;
 use super::pattern::Pattern;
 use super::CompileError;
 
@@ -24,22 +26,41 @@ pub enum LineFilterExec {
         patterns: Vec<Pattern>,
         negated: bool,
     },
+    /// `|=`/`!=` with at least one `ip()` alternative.
+    Mixed {
+        alts: Vec<Alternative>,
+        negated: bool,
+    },
+}
+
+#[derive(Debug)]
+pub enum Alternative {
+    Text(Box<Finder<'static>>),
+    Ip(IpPattern),
+}
+
+impl Alternative {
+    fn matches(&self, line: &[u8]) -> bool {
+        match self {
+            Alternative::Text(f) => f.find(line).is_some(),
+            Alternative::Ip(p) => p.find_in(line),
+        }
+    }
 }
 
 impl LineFilterExec {
     pub fn compile(f: &LineFilter) -> Result<LineFilterExec, CompileError> {
-        let mut texts = Vec::new();
-        for v in &f.values {
-            match v {
-                LineFilterValue::Text(t) => texts.push(t.clone()),
-                LineFilterValue::Ip(_) => {
-                    return Err(CompileError::new(
-                        f.pos,
-                        "ip() line filters are not supported yet",
-                    ))
-                }
-            }
+        if f.values.iter().any(|v| matches!(v, LineFilterValue::Ip(_))) {
+            return compile_mixed(f);
         }
+        let texts: Vec<&String> = f
+            .values
+            .iter()
+            .filter_map(|v| match v {
+                LineFilterValue::Text(t) => Some(t),
+                LineFilterValue::Ip(_) => None,
+            })
+            .collect();
         let finders = || {
             texts
                 .iter()
@@ -85,6 +106,9 @@ impl LineFilterExec {
             LineFilterExec::Pattern { patterns, negated } => {
                 patterns.iter().any(|p| p.test(line)) != *negated
             }
+            LineFilterExec::Mixed { alts, negated } => {
+                alts.iter().any(|a| a.matches(line)) != *negated
+            }
         }
     }
 
@@ -98,6 +122,35 @@ impl LineFilterExec {
             _ => None,
         }
     }
+}
+
+/// A `|=`/`!=` filter with `ip()` alternatives. The parser already rejects
+/// `ip()` with other operators; a bad pattern is an error here, before any
+/// line is read, as in Loki.
+fn compile_mixed(f: &LineFilter) -> Result<LineFilterExec, CompileError> {
+    let negated = match f.op {
+        LineFilterOp::Contains => false,
+        LineFilterOp::NotContains => true,
+        other => {
+            return Err(CompileError::new(
+                f.pos,
+                format!("ip() line filters only support |= and !=, not {other}"),
+            ))
+        }
+    };
+    let alts = f
+        .values
+        .iter()
+        .map(|v| match v {
+            LineFilterValue::Text(t) => Ok(Alternative::Text(Box::new(
+                Finder::new(t.as_bytes()).into_owned(),
+            ))),
+            LineFilterValue::Ip(p) => IpPattern::parse(p)
+                .map(Alternative::Ip)
+                .map_err(|m| CompileError::new(f.pos, m)),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(LineFilterExec::Mixed { alts, negated })
 }
 
 #[cfg(test)]
@@ -137,6 +190,32 @@ mod tests {
         assert!(!f.matches(b"GET /"));
         let f = lf(LineFilterOp::Match, &["(?i)ERROR"]);
         assert!(f.matches(b"error"));
+    }
+
+    #[test]
+    fn ip_alternatives() {
+        let compile = |op, vals: Vec<LineFilterValue>| {
+            LineFilterExec::compile(&LineFilter {
+                op,
+                values: vals,
+                pos: 3,
+            })
+        };
+        let ip = |s: &str| LineFilterValue::Ip(s.into());
+        let text = |s: &str| LineFilterValue::Text(s.into());
+        let f = compile(LineFilterOp::Contains, vec![ip("10.0.0.0/8")]).unwrap();
+        assert!(f.matches(b"from 10.1.2.3"));
+        assert!(!f.matches(b"from 11.1.2.3"));
+        let f = compile(LineFilterOp::NotContains, vec![ip("10.0.0.0/8")]).unwrap();
+        assert!(!f.matches(b"from 10.1.2.3"));
+        assert!(f.matches(b"no address"));
+        let f = compile(LineFilterOp::Contains, vec![text("boom"), ip("::1")]).unwrap();
+        assert!(f.matches(b"boom"));
+        assert!(f.matches(b"[::1]:80"));
+        assert!(!f.matches(b"[::2]:80"));
+        let e = compile(LineFilterOp::Contains, vec![ip("10.0.0.0/40")]).unwrap_err();
+        assert_eq!(e.pos, 3);
+        assert!(e.message.contains("invalid pattern"), "{}", e.message);
     }
 
     #[test]

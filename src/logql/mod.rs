@@ -8,6 +8,7 @@ pub mod ast;
 pub mod error;
 pub mod eval;
 pub mod explain;
+pub mod ip;
 pub mod label_filter;
 pub mod line_filter;
 pub mod parser;
