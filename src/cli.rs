@@ -70,6 +70,29 @@ pub enum Command {
         /// The query.
         query: String,
     },
+    /// List the log formats, or check the samples of custom ones (parsers/*.toml).
+    #[command(
+        after_help = "Examples:\n  nagare formats list\n  nagare formats test\n  nagare formats test --parsers ./my-parsers nginx-timed"
+    )]
+    Formats {
+        #[command(subcommand)]
+        action: FormatsAction,
+        /// Another folder of format definitions (repeatable; read before
+        /// ./parsers and the user config folder).
+        #[arg(long = "parsers", value_name = "DIR", global = true)]
+        parsers: Vec<std::path::PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FormatsAction {
+    /// Built-in and custom formats, with where each custom one is defined.
+    List,
+    /// Decode every [[sample]] and compare with its `expect` (exit 1 on a mismatch).
+    Test {
+        /// Only this format.
+        name: Option<String>,
+    },
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]

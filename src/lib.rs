@@ -29,8 +29,10 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod config_error;
 pub mod decode;
 pub mod engine;
+pub mod formats;
 pub mod framing;
 pub mod logql;
 pub mod metrics;

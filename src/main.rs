@@ -2,7 +2,7 @@
 //! and turns its outcome into the exit status.
 
 use clap::Parser;
-use nagare::cli::{Cli, Command};
+use nagare::cli::{Cli, Command, FormatsAction};
 use nagare::cmd::{self, EXIT_USAGE};
 
 fn init_tracing(verbose: u8) {
@@ -47,6 +47,13 @@ fn main() {
             }
         },
         Command::Explain { query } => cmd::explain::run(&query),
+        Command::Formats { action, parsers } => {
+            let opts = cmd::formats::FormatsOptions { parsers };
+            match action {
+                FormatsAction::List => cmd::formats::list(&opts),
+                FormatsAction::Test { name } => cmd::formats::test(&opts, name.as_deref()),
+            }
+        }
     };
     std::process::exit(code);
 }

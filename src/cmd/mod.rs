@@ -2,6 +2,7 @@
 
 pub mod explain;
 pub mod filter;
+pub mod formats;
 pub mod metrics;
 pub mod query;
 

@@ -7,6 +7,7 @@
 //! still passed on, with no decoded fields (envelope labels such as Fly's
 //! `region` stay when the envelope itself decoded).
 
+pub mod custom;
 pub mod detect;
 pub mod fly;
 pub mod json;

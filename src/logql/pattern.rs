@@ -5,11 +5,31 @@
 //! takes the rest of the line; if a literal is not found, the capture before
 //! it takes the rest and matching stops.
 
-#[derive(Debug, Clone, PartialEq)]
+use memchr::memmem::Finder;
+use nom::branch::alt;
+use nom::bytes::complete::{take_while, take_while1};
+use nom::character::complete::{anychar, char, satisfy};
+use nom::combinator::{recognize, value};
+use nom::multi::many0;
+use nom::sequence::{delimited, pair};
+use nom::IResult;
+
+#[derive(Debug, Clone)]
 enum Node {
-    Literal(Vec<u8>),
+    /// Literal text, with its searcher built once.
+    Literal(Box<Finder<'static>>),
     /// A named capture, or `None` for `<_>`.
     Capture(Option<String>),
+}
+
+impl PartialEq for Node {
+    fn eq(&self, other: &Node) -> bool {
+        match (self, other) {
+            (Node::Literal(a), Node::Literal(b)) => a.needle() == b.needle(),
+            (Node::Capture(a), Node::Capture(b)) => a == b,
+            _ => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -17,43 +37,89 @@ pub struct Pattern {
     nodes: Vec<Node>,
 }
 
-fn is_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+/// Where a line stopped matching, for messages (`nagare formats test`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mismatch {
+    /// The line does not start with the pattern's leading literal.
+    Start(String),
+    /// After capture `after` (`<_>` for an unnamed one), literal not found.
+    Literal { after: String, literal: String },
+    /// The pattern ended on a literal and the line goes on.
+    Trailing(String),
+}
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Mismatch::Start(l) => write!(f, "the line does not start with {l:?}"),
+            Mismatch::Literal { after, literal } => {
+                write!(f, "after <{after}>, {literal:?} is not found")
+            }
+            Mismatch::Trailing(rest) => {
+                write!(f, "the line goes on after the pattern ends: {rest:?}")
+            }
+        }
+    }
+}
+
+/// One piece of pattern text: `<name>` is a capture when `name` is an
+/// identifier; any other `<` is literal text, as in Loki's lexer.
+#[derive(Debug, Clone, PartialEq)]
+enum Piece<'a> {
+    Capture(&'a str),
+    Text(&'a str),
+}
+
+fn capture(i: &str) -> IResult<&str, Piece<'_>> {
+    let ident = recognize(pair(
+        satisfy(|c| c.is_ascii_alphabetic() || c == '_'),
+        take_while(|c: char| c.is_ascii_alphanumeric() || c == '_'),
+    ));
+    let (r, name) = delimited(char('<'), ident, char('>'))(i)?;
+    Ok((r, Piece::Capture(name)))
+}
+
+fn text(i: &str) -> IResult<&str, Piece<'_>> {
+    alt((
+        // A run without `<`, or a lone `<` that starts no capture.
+        take_while1(|c| c != '<'),
+        recognize(value((), anychar)),
+    ))(i)
+    .map(|(r, t)| (r, Piece::Text(t)))
+}
+
+fn pieces(src: &str) -> Vec<Piece<'_>> {
+    // `text` consumes at least one character, so this reads all of `src`.
+    many0(alt((capture, text)))(src).map_or_else(|_| Vec::new(), |(_, v)| v)
 }
 
 impl Pattern {
     pub fn parse(src: &str) -> Result<Pattern, String> {
         let mut nodes: Vec<Node> = Vec::new();
-        let mut lit = Vec::new();
-        let mut rest = src;
-        while !rest.is_empty() {
-            if let Some(after) = rest.strip_prefix('<') {
-                if let Some(close) = after.find('>') {
-                    let name = &after[..close];
-                    if is_name(name) {
-                        if !lit.is_empty() {
-                            nodes.push(Node::Literal(std::mem::take(&mut lit)));
-                        }
-                        if matches!(nodes.last(), Some(Node::Capture(_))) {
-                            return Err(format!(
-                                "invalid pattern {src:?}: consecutive captures are not allowed"
-                            ));
-                        }
-                        nodes.push(Node::Capture((name != "_").then(|| name.to_string())));
-                        rest = &after[close + 1..];
-                        continue;
+        let mut lit = String::new();
+        for piece in pieces(src) {
+            match piece {
+                Piece::Text(t) => lit.push_str(t),
+                Piece::Capture(name) => {
+                    if !lit.is_empty() {
+                        let l = std::mem::take(&mut lit);
+                        nodes.push(Node::Literal(Box::new(
+                            Finder::new(l.as_bytes()).into_owned(),
+                        )));
                     }
+                    if matches!(nodes.last(), Some(Node::Capture(_))) {
+                        return Err(format!(
+                            "invalid pattern {src:?}: consecutive captures are not allowed"
+                        ));
+                    }
+                    nodes.push(Node::Capture((name != "_").then(|| name.to_string())));
                 }
             }
-            let ch = rest.chars().next().unwrap_or(' ');
-            let mut buf = [0u8; 4];
-            lit.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
-            rest = &rest[ch.len_utf8()..];
         }
         if !lit.is_empty() {
-            nodes.push(Node::Literal(lit));
+            nodes.push(Node::Literal(Box::new(
+                Finder::new(lit.as_bytes()).into_owned(),
+            )));
         }
         if !nodes.iter().any(|n| matches!(n, Node::Capture(_))) {
             return Err(format!(
@@ -84,21 +150,37 @@ impl Pattern {
 
     /// Calls `emit(name, value)` for each named capture that matched.
     pub fn captures<'a>(&self, line: &'a [u8], mut emit: impl FnMut(&str, &'a [u8])) {
-        self.walk(line, &mut emit);
+        let _ = self.walk(line, &mut emit);
+    }
+
+    /// Like [`Pattern::captures`], and returns whether the whole pattern
+    /// matched (a format's record must match in full).
+    pub fn captures_full<'a>(&self, line: &'a [u8], mut emit: impl FnMut(&str, &'a [u8])) -> bool {
+        self.walk(line, &mut emit).is_ok()
     }
 
     /// Returns whether the whole pattern matches (for `|>`).
     pub fn test(&self, line: &[u8]) -> bool {
-        self.walk(line, &mut |_, _| {})
+        self.walk(line, &mut |_, _| {}).is_ok()
     }
 
-    fn walk<'a>(&self, mut input: &'a [u8], emit: &mut impl FnMut(&str, &'a [u8])) -> bool {
+    /// Why `line` does not match in full, or `None` if it does.
+    pub fn mismatch(&self, line: &[u8]) -> Option<Mismatch> {
+        self.walk(line, &mut |_, _| {}).err()
+    }
+
+    fn walk<'a>(
+        &self,
+        mut input: &'a [u8],
+        emit: &mut impl FnMut(&str, &'a [u8]),
+    ) -> Result<(), Mismatch> {
+        let shown = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         let mut nodes = &self.nodes[..];
         if let Some(Node::Literal(l)) = nodes.first() {
-            if !input.starts_with(l) {
-                return false;
+            if !input.starts_with(l.needle()) {
+                return Err(Mismatch::Start(shown(l.needle())));
             }
-            input = &input[l.len()..];
+            input = &input[l.needle().len()..];
             nodes = &nodes[1..];
         }
         while let Some(Node::Capture(name)) = nodes.first() {
@@ -107,28 +189,36 @@ impl Pattern {
                     if let Some(n) = name {
                         emit(n, input);
                     }
-                    return true;
+                    return Ok(());
                 }
-                Some(Node::Literal(l)) => match memchr::memmem::find(input, l) {
+                Some(Node::Literal(l)) => match l.find(input) {
                     Some(i) => {
                         if let Some(n) = name {
                             emit(n, &input[..i]);
                         }
-                        input = &input[i + l.len()..];
+                        input = &input[i + l.needle().len()..];
                         nodes = &nodes[2..];
                     }
                     None => {
                         if let Some(n) = name {
                             emit(n, input);
                         }
-                        return false;
+                        return Err(Mismatch::Literal {
+                            after: name.clone().unwrap_or_else(|| "_".into()),
+                            literal: shown(l.needle()),
+                        });
                     }
                 },
-                Some(Node::Capture(_)) => return false,
+                // The parser never puts two captures side by side.
+                Some(Node::Capture(_)) => return Err(Mismatch::Trailing(shown(input))),
             }
         }
         // Ended on a literal: the whole line must have been consumed.
-        input.is_empty()
+        if input.is_empty() {
+            Ok(())
+        } else {
+            Err(Mismatch::Trailing(shown(input)))
+        }
     }
 }
 
@@ -174,6 +264,37 @@ mod tests {
         let p = Pattern::parse("GET <path> HTTP").unwrap();
         assert!(!p.test(b"GET /x HTTP/1.1"));
         assert!(p.test(b"GET /x HTTP"));
+    }
+
+    #[test]
+    fn lone_angle_brackets_are_text() {
+        assert_eq!(
+            caps("<a> < <b> <1x> <>", "1 < 2 <1x> <>"),
+            vec![("a".into(), "1".into()), ("b".into(), "2".into())]
+        );
+        assert!(Pattern::parse("x=<v").is_err());
+    }
+
+    #[test]
+    fn mismatch_names_the_place() {
+        let p = Pattern::parse("[<ts>] <level>: <msg>").unwrap();
+        assert_eq!(p.mismatch(b"[t] info: hi"), None);
+        assert_eq!(p.mismatch(b"t] info"), Some(Mismatch::Start("[".into())));
+        assert_eq!(
+            p.mismatch(b"[t] info hi"),
+            Some(Mismatch::Literal {
+                after: "level".into(),
+                literal: ": ".into()
+            })
+        );
+        let p = Pattern::parse("<a> end").unwrap();
+        assert_eq!(
+            p.mismatch(b"x end more"),
+            Some(Mismatch::Trailing(" more".into()))
+        );
+        // Non-ASCII around captures.
+        let p = Pattern::parse("é<a>ü").unwrap();
+        assert!(p.test("éxü".as_bytes()));
     }
 
     #[test]

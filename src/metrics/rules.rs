@@ -16,8 +16,6 @@
 //! max_series = 50
 //! ```
 
-use std::fmt;
-
 use serde::Deserialize;
 
 use super::aggregate::MetricsConfig;
@@ -72,68 +70,15 @@ pub struct CounterDef {
 }
 
 /// A rule file that cannot be used, with the place to look.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleError {
-    pub path: String,
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
-}
-
-impl fmt::Display for RuleError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.path, self.line, self.column, self.message
-        )
-    }
-}
-
-impl std::error::Error for RuleError {}
-
-/// 1-based line and column of byte `pos` in `text`.
-fn line_col(text: &str, pos: usize) -> (usize, usize) {
-    let mut pos = pos.min(text.len());
-    while !text.is_char_boundary(pos) {
-        pos -= 1;
-    }
-    let before = &text[..pos];
-    let line = before.matches('\n').count() + 1;
-    let col = before[before.rfind('\n').map_or(0, |i| i + 1)..]
-        .chars()
-        .count()
-        + 1;
-    (line, col)
-}
+pub type RuleError = crate::config_error::ConfigError;
 
 /// Loads rules from `text` (read from `path`, for messages) into `cfg`, and
 /// returns the counters they define.
 pub fn load(text: &str, path: &str, cfg: &mut MetricsConfig) -> Result<Vec<CounterDef>, RuleError> {
-    let err_at = |pos: usize, message: String| {
-        let (line, column) = line_col(text, pos);
-        RuleError {
-            path: path.to_string(),
-            line,
-            column,
-            message,
-        }
-    };
-    let file: RulesFile = toml::from_str(text).map_err(|e| {
-        let pos = e.span().map_or(0, |s| s.start);
-        err_at(pos, e.message().to_string())
-    })?;
+    let err_at = |pos: usize, message: String| RuleError::at(path, text, pos, message);
+    let file: RulesFile = toml::from_str(text).map_err(|e| RuleError::from_toml(path, text, &e))?;
     // Keys without a span of their own are reported at their line.
-    let key_pos = |key: &str| {
-        text.lines()
-            .scan(0usize, |off, l| {
-                let start = *off;
-                *off += l.len() + 1;
-                Some((start, l))
-            })
-            .find(|(_, l)| l.trim_start().starts_with(key))
-            .map_or(0, |(start, _)| start)
-    };
+    let key_pos = |key: &str| crate::config_error::key_pos(text, key);
     if let Some(ms) = file.slow_ms {
         if ms.is_nan() || ms < 0.0 {
             return Err(err_at(

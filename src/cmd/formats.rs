@@ -1,0 +1,127 @@
+//! `nagare formats list` and `nagare formats test [NAME]`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use super::{EXIT_INPUT, EXIT_OK, EXIT_USAGE};
+use crate::decode::Format;
+use crate::formats::{registry, samples};
+
+/// Where to look for definitions: `--parsers` folders, then the defaults.
+pub struct FormatsOptions {
+    pub parsers: Vec<PathBuf>,
+}
+
+fn load(opts: &FormatsOptions) -> Result<registry::Registry, i32> {
+    registry::load(&opts.parsers, &registry::default_dirs()).map_err(|e| {
+        eprintln!("nagare: {e}");
+        EXIT_USAGE
+    })
+}
+
+/// Prints every format: the built-in ones, then the definitions found.
+pub fn list(opts: &FormatsOptions) -> i32 {
+    let reg = match load(opts) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let mut rows: Vec<[String; 4]> = Format::ALL
+        .iter()
+        .map(|f| {
+            [
+                f.name().to_string(),
+                "built-in".into(),
+                String::new(),
+                f.description().to_string(),
+            ]
+        })
+        .collect();
+    for f in &reg.formats {
+        rows.push([
+            f.name.clone(),
+            f.kind().to_string(),
+            f.path.clone(),
+            f.description.clone(),
+        ]);
+    }
+    let w0 = rows.iter().map(|r| r[0].len()).max().unwrap_or(4).max(4);
+    let w1 = rows.iter().map(|r| r[1].len()).max().unwrap_or(4).max(4);
+    let w2 = rows.iter().map(|r| r[2].len()).max().unwrap_or(6).max(6);
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "{:w0$}  {:w1$}  {:w2$}  DESCRIPTION",
+        "NAME", "KIND", "SOURCE"
+    );
+    for r in &rows {
+        let _ = writeln!(out, "{:w0$}  {:w1$}  {:w2$}  {}", r[0], r[1], r[2], r[3]);
+    }
+    EXIT_OK
+}
+
+/// Checks the samples of one format, or of every custom format. Exit 0 if
+/// all pass, 1 if one fails (each failure named: file, line, sample, the
+/// first field that differs), 2 if a definition does not load.
+pub fn test(opts: &FormatsOptions, name: Option<&str>) -> i32 {
+    let reg = match load(opts) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let chosen: Vec<_> = match name {
+        Some(n) => match reg.get(n) {
+            Some(f) => vec![f.clone()],
+            None if Format::from_name(n).is_some() => {
+                eprintln!(
+                    "nagare: {n:?} is a built-in format; `formats test` checks the samples of custom formats"
+                );
+                return EXIT_USAGE;
+            }
+            None => {
+                eprintln!(
+                    "nagare: no format named {n:?} (see `nagare formats list`; --parsers DIR adds a folder)"
+                );
+                return EXIT_USAGE;
+            }
+        },
+        None => reg.formats.clone(),
+    };
+    if chosen.is_empty() {
+        eprintln!(
+            "nagare: no custom formats found (./parsers, the user config folder, --parsers DIR)"
+        );
+        return EXIT_USAGE;
+    }
+    let now = crate::time::now_ns();
+    let mut failed = 0usize;
+    let mut out = std::io::stdout().lock();
+    for f in &chosen {
+        let fails = samples::check(f, now);
+        if f.samples.is_empty() {
+            let _ = writeln!(out, "warn  {}: no [[sample]] to check ({})", f.name, f.path);
+            continue;
+        }
+        if fails.is_empty() {
+            let _ = writeln!(
+                out,
+                "ok    {}: {} samples ({})",
+                f.name,
+                f.samples.len(),
+                f.path
+            );
+        }
+        for x in &fails {
+            failed += 1;
+            let _ = writeln!(
+                out,
+                "FAIL  {}: {}:{}: sample {}: {}",
+                f.name, f.path, x.line_no, x.index, x.message
+            );
+        }
+    }
+    if failed > 0 {
+        let _ = writeln!(out, "{failed} sample(s) failed");
+        EXIT_INPUT
+    } else {
+        EXIT_OK
+    }
+}

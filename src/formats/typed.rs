@@ -1,0 +1,163 @@
+//! Field types a format definition may give its captures (`types = { status
+//! = "int", request_time = "seconds" }`), and the conversion each applies to
+//! the captured text.
+//!
+//! Values stay text (labels are strings in LogQL); a type checks the text
+//! and writes it in one canonical form, so `status >= 500` and the metrics
+//! roles read what they expect. `seconds` and `ms` also set `latency_ms`,
+//! the field the metrics latency role reads first.
+
+use crate::decode::nginx::seconds_text_to_ms;
+use crate::logql::label_filter::parse_bytes;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    /// A whole number, written without leading zeros or `+`.
+    Int,
+    /// A decimal number, kept as written.
+    Float,
+    /// A duration in seconds; `latency_ms` gets it in milliseconds.
+    Seconds,
+    /// A duration in milliseconds; `latency_ms` gets it too.
+    Ms,
+    /// A size such as `512`, `1.5KB`, `10MiB`, as a number of bytes.
+    Bytes,
+    /// `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`, any case).
+    Bool,
+    /// Text, unchanged (the default; named so a definition can say it).
+    String,
+}
+
+pub const TYPE_NAMES: &str = "int, float, seconds, ms, bytes, bool, string";
+
+/// The field that `seconds` and `ms` fields also set.
+pub const LATENCY_FIELD: &str = "latency_ms";
+
+impl FieldType {
+    pub fn from_name(name: &str) -> Option<FieldType> {
+        Some(match name {
+            "int" => FieldType::Int,
+            "float" => FieldType::Float,
+            "seconds" => FieldType::Seconds,
+            "ms" => FieldType::Ms,
+            "bytes" => FieldType::Bytes,
+            "bool" => FieldType::Bool,
+            "string" => FieldType::String,
+            _ => return None,
+        })
+    }
+
+    /// Whether `text` means "no value" for this type: `-` and empty, as
+    /// access logs write a missing number. Such a field is left out rather
+    /// than failing the line.
+    pub fn is_absent(self, text: &str) -> bool {
+        self != FieldType::String && (text.is_empty() || text == "-")
+    }
+
+    /// Writes the canonical form of `text` into `out` (cleared first), and
+    /// the milliseconds into `latency` for duration types. `Err` names what
+    /// is wrong with the value.
+    pub fn convert(
+        self,
+        text: &str,
+        out: &mut String,
+        latency: &mut String,
+    ) -> Result<(), &'static str> {
+        out.clear();
+        latency.clear();
+        match self {
+            FieldType::String => out.push_str(text),
+            FieldType::Int => {
+                let v: i64 = text.trim().parse().map_err(|_| "not an integer")?;
+                use std::fmt::Write as _;
+                let _ = write!(out, "{v}");
+            }
+            FieldType::Float => {
+                plain_decimal(text).ok_or("not a number")?;
+                out.push_str(text);
+            }
+            FieldType::Seconds => {
+                plain_decimal(text).ok_or("not a number of seconds")?;
+                out.push_str(text);
+                seconds_text_to_ms(text.as_bytes(), latency);
+            }
+            FieldType::Ms => {
+                plain_decimal(text).ok_or("not a number of milliseconds")?;
+                out.push_str(text);
+                latency.push_str(text);
+            }
+            FieldType::Bytes => {
+                let b = parse_bytes(text).map_err(|_| "not a size")?;
+                use std::fmt::Write as _;
+                if b.fract() == 0.0 && b.abs() < 9.0e15 {
+                    let _ = write!(out, "{}", b as i64);
+                } else {
+                    let _ = write!(out, "{b}");
+                }
+            }
+            FieldType::Bool => {
+                let v = match text.to_ascii_lowercase().as_str() {
+                    "true" | "1" | "yes" | "on" | "t" | "y" => "true",
+                    "false" | "0" | "no" | "off" | "f" | "n" => "false",
+                    _ => return Err("not a boolean"),
+                };
+                out.push_str(v);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A non-negative decimal without exponent (`0.231`, `12`, `.5`), the form
+/// durations take in logs; its value.
+fn plain_decimal(t: &str) -> Option<f64> {
+    let ok = !t.is_empty()
+        && t.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && t.bytes().filter(|&b| b == b'.').count() <= 1
+        && t != ".";
+    if ok {
+        t.parse().ok()
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conv(t: FieldType, text: &str) -> Result<(String, String), &'static str> {
+        let (mut out, mut lat) = (String::new(), String::new());
+        t.convert(text, &mut out, &mut lat)?;
+        Ok((out, lat))
+    }
+
+    #[test]
+    fn conversions() {
+        assert_eq!(conv(FieldType::Int, "0503").unwrap().0, "503");
+        assert_eq!(conv(FieldType::Int, "-7").unwrap().0, "-7");
+        assert!(conv(FieldType::Int, "5.0").is_err());
+        assert!(conv(FieldType::Int, "abc").is_err());
+        assert_eq!(conv(FieldType::Float, "3.25").unwrap().0, "3.25");
+        assert!(conv(FieldType::Float, "1e3").is_err());
+        assert_eq!(
+            conv(FieldType::Seconds, "0.231").unwrap(),
+            ("0.231".into(), "231".into())
+        );
+        assert_eq!(conv(FieldType::Seconds, "1.5").unwrap().1, "1500");
+        assert_eq!(conv(FieldType::Seconds, "0.0005").unwrap().1, "0.5");
+        assert!(conv(FieldType::Seconds, "-1").is_err());
+        assert_eq!(conv(FieldType::Ms, "12.5").unwrap().1, "12.5");
+        assert_eq!(conv(FieldType::Bytes, "1.5KB").unwrap().0, "1500");
+        assert_eq!(conv(FieldType::Bytes, "2KiB").unwrap().0, "2048");
+        assert_eq!(conv(FieldType::Bytes, "512").unwrap().0, "512");
+        assert!(conv(FieldType::Bytes, "lots").is_err());
+        assert_eq!(conv(FieldType::Bool, "YES").unwrap().0, "true");
+        assert_eq!(conv(FieldType::Bool, "0").unwrap().0, "false");
+        assert!(conv(FieldType::Bool, "maybe").is_err());
+        assert_eq!(conv(FieldType::String, " x ").unwrap().0, " x ");
+        assert!(FieldType::Int.is_absent("-"));
+        assert!(FieldType::Int.is_absent(""));
+        assert!(!FieldType::String.is_absent("-"));
+    }
+}
