@@ -51,9 +51,17 @@ struct Hit {
 /// set is kept once per series rather than once per sample.
 type ChunkSeries = HashMap<LabelSet, Vec<(i64, f64)>>;
 
-/// A pipeline error Loki would fail the metric query with.
-fn pipeline_error(err: &str, labels: &LabelSet) -> String {
-    let l: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+/// A pipeline error Loki would fail the metric query with
+/// (`PipelineError` in pkg/logqlmodel): the series is the sample's labels
+/// with `__error__` and `__error_details__` among them.
+fn pipeline_error(err: &str, details: &str, labels: &LabelSet) -> String {
+    let mut all = labels.clone();
+    all.push(("__error__".into(), err.into()));
+    if !details.is_empty() {
+        all.push(("__error_details__".into(), details.into()));
+    }
+    all.sort();
+    let l: Vec<String> = all.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
     format!(
         "pipeline error: '{err}' for series: '{{{}}}'.\nUse a label filter to intentionally skip this error. (e.g | __error__!=\"{err}\").\nTo skip all potential errors you can match empty errors.(e.g __error__=\"\")\nThe label filter can also be specified after unwrap. (e.g | unwrap latency | __error__=\"\" )",
         l.join(", ")
@@ -162,8 +170,11 @@ fn collect_range(
                     return Ok(());
                 }
                 let mut labels: LabelSet = Vec::new();
+                let mut details = String::new();
                 exec.for_each_label(input, |n, v| {
-                    if n != "__error__" && n != "__error_details__" {
+                    if n == "__error_details__" {
+                        details = v.to_string();
+                    } else if n != "__error__" {
                         labels.push((n.to_string(), v.to_string()));
                     }
                 });
@@ -173,26 +184,33 @@ fn collect_range(
                 let value = match unwrap_ref {
                     None => exec.line(line).len() as f64,
                     Some(u) => {
+                        // An unwrap of a missing or empty label drops the
+                        // sample (Loki's label sample extractor).
                         let Some(raw) = labels
                             .iter()
-                            .find(|(n, _)| *n == u.label)
+                            .find(|(n, v)| *n == u.label && !v.is_empty())
                             .map(|(_, v)| v.clone())
                         else {
-                            // An unwrap of a missing label drops the sample.
                             return Ok(());
                         };
-                        labels.retain(|(n, _)| *n != u.label);
+                        // Go's strconv.ParseFloat and time.ParseDuration
+                        // take the value as it is (no trimming).
                         let parsed = match u.conversion {
-                            UnwrapConversion::None => raw.trim().parse::<f64>().map_err(|_| ()),
+                            UnwrapConversion::None => raw.parse::<f64>().map_err(|_| {
+                                format!("strconv.ParseFloat: parsing {raw:?}: invalid syntax")
+                            }),
                             UnwrapConversion::Duration | UnwrapConversion::DurationSeconds => {
-                                parse_go_duration(raw.trim()).map_err(|_| ())
+                                parse_go_duration(&raw)
                             }
-                            UnwrapConversion::Bytes => parse_bytes(&raw).map_err(|_| ()),
+                            UnwrapConversion::Bytes => parse_bytes(&raw),
                         };
                         match parsed {
                             Ok(v) => v,
-                            Err(()) => {
-                                err = err.or(Some("SampleExtractionErr"));
+                            Err(e) => {
+                                if err.is_none() {
+                                    err = Some("SampleExtractionErr");
+                                    details = e;
+                                }
                                 0.0
                             }
                         }
@@ -206,7 +224,13 @@ fn collect_range(
                     return Ok(());
                 }
                 if let Some(e) = st.err {
-                    return Err(pipeline_error(e, &labels));
+                    return Err(pipeline_error(e, &details, &labels));
+                }
+                // The filters after the unwrap still see the unwrapped
+                // label (Loki's extractor drops it only from the sample's
+                // labels).
+                if let Some(u) = unwrap_ref {
+                    labels.retain(|(n, _)| *n != u.label);
                 }
                 if let Some(g) = projection {
                     eval::project(&mut labels, g);
@@ -339,11 +363,24 @@ fn run_metric(m: &MetricExpr, opts: &QueryOptions) -> i32 {
     } else {
         eval::steps(start, end, step)
     };
+    // Series in output order. A range query's points go into a matrix
+    // sorted by labels; a scalar (a literal query) becomes one series with
+    // no labels, as Loki's `PopulateMatrixFromScalar`. An instant vector is
+    // sorted by labels too, unless the query sorts by value (`sort`,
+    // `sort_desc`: Loki's `Sortable`), which keeps the evaluation order.
     let mut matrix: std::collections::BTreeMap<LabelSet, Vec<(i64, f64)>> = Default::default();
-    let mut scalar: Vec<(i64, f64)> = Vec::new();
+    let mut series: Vec<(LabelSet, Vec<(i64, f64)>)> = Vec::new();
+    let mut scalar: Option<(i64, f64)> = None;
     for t in &times {
         match eval::eval_at(m, *t, &data) {
-            Ok(Value::Scalar(v)) => scalar.push((*t, v)),
+            Ok(Value::Scalar(v)) if opts.instant => scalar = Some((*t, v)),
+            Ok(Value::Scalar(v)) => matrix.entry(Vec::new()).or_default().push((*t, v)),
+            Ok(Value::Vector(mut v)) if opts.instant => {
+                if !eval::sorts_by_value(m) {
+                    v.sort_by(|a, b| a.0.cmp(&b.0));
+                }
+                series = v.into_iter().map(|(l, x)| (l, vec![(*t, x)])).collect();
+            }
             Ok(Value::Vector(v)) => {
                 for (labels, x) in v {
                     matrix.entry(labels).or_default().push((*t, x));
@@ -355,11 +392,13 @@ fn run_metric(m: &MetricExpr, opts: &QueryOptions) -> i32 {
             }
         }
     }
+    if !opts.instant {
+        series = matrix.into_iter().collect();
+    }
     let mut out = Vec::new();
-    let is_scalar = matrix.is_empty() && !scalar.is_empty();
     match opts.output {
         QueryOutput::Json => {
-            let result_type = match (opts.instant, is_scalar) {
+            let result_type = match (opts.instant, scalar.is_some()) {
                 (_, true) => "scalar",
                 (true, false) => "vector",
                 (false, false) => "matrix",
@@ -367,12 +406,11 @@ fn run_metric(m: &MetricExpr, opts: &QueryOptions) -> i32 {
             out.extend_from_slice(b"{\"status\":\"success\",\"data\":{\"resultType\":\"");
             out.extend_from_slice(result_type.as_bytes());
             out.extend_from_slice(b"\",\"result\":");
-            if is_scalar {
-                let (t, v) = scalar[scalar.len() - 1];
+            if let Some((t, v)) = scalar {
                 out.extend_from_slice(format!("[{},\"{}\"]", ts_json(t), value_str(v)).as_bytes());
             } else {
                 out.push(b'[');
-                for (i, (labels, pts)) in matrix.iter().enumerate() {
+                for (i, (labels, pts)) in series.iter().enumerate() {
                     if i > 0 {
                         out.push(b',');
                     }
@@ -402,19 +440,17 @@ fn run_metric(m: &MetricExpr, opts: &QueryOptions) -> i32 {
             out.extend_from_slice(b"}}\n");
         }
         QueryOutput::Table => {
-            if is_scalar {
-                for (t, v) in &scalar {
-                    out.extend_from_slice(
-                        format!(
-                            "{}  {}\n",
-                            crate::time::format_rfc3339_nano(*t),
-                            value_str(*v)
-                        )
-                        .as_bytes(),
-                    );
-                }
+            if let Some((t, v)) = scalar {
+                out.extend_from_slice(
+                    format!(
+                        "{}  {}\n",
+                        crate::time::format_rfc3339_nano(t),
+                        value_str(v)
+                    )
+                    .as_bytes(),
+                );
             }
-            for (labels, pts) in &matrix {
+            for (labels, pts) in &series {
                 let l: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
                 out.extend_from_slice(format!("{{{}}}\n", l.join(", ")).as_bytes());
                 for (t, v) in pts {

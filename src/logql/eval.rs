@@ -122,6 +122,20 @@ pub fn projections(e: &MetricExpr) -> Vec<Option<Grouping>> {
     out
 }
 
+/// Whether the query sorts by value (`sort`, `sort_desc` anywhere): an
+/// instant result then keeps its order instead of being sorted by labels.
+pub fn sorts_by_value(e: &MetricExpr) -> bool {
+    match e {
+        MetricExpr::Vector(v) => {
+            matches!(v.op, VectorOp::Sort | VectorOp::SortDesc) || sorts_by_value(&v.inner)
+        }
+        MetricExpr::Binary(b) => sorts_by_value(&b.lhs) || sorts_by_value(&b.rhs),
+        MetricExpr::LabelReplace(l) => sorts_by_value(&l.inner),
+        MetricExpr::Paren(p) => sorts_by_value(p),
+        MetricExpr::Range(_) | MetricExpr::Literal(_) | MetricExpr::VectorLiteral(_) => false,
+    }
+}
+
 /// Applies a projection to a label set.
 pub fn project(labels: &mut LabelSet, g: &Grouping) {
     labels.retain(|(n, _)| g.labels.iter().any(|l| l == n) != g.without);
@@ -132,13 +146,16 @@ pub fn max_range(e: &MetricExpr) -> Option<i64> {
     range_aggregations(e).iter().map(|r| r.range_ns).max()
 }
 
-/// Step times: multiples of `step` from the first at or after `start` to
-/// the last at or before `end`.
+/// Step times: `start` and `end` rounded down to multiples of `step`, then
+/// every step from one to the other, as Loki's query frontend aligns range
+/// queries (`StepAlignMiddleware`: `start = start / step * step`, the same
+/// for `end`), so the first point may lie before `start`.
 pub fn steps(start: i64, end: i64, step: i64) -> Vec<i64> {
     if step <= 0 || end < start {
         return Vec::new();
     }
-    let first = start.div_euclid(step) * step + if start.rem_euclid(step) == 0 { 0 } else { step };
+    let first = start.div_euclid(step) * step;
+    let end = end.div_euclid(step) * step;
     let mut v = Vec::new();
     let mut t = first;
     while t <= end && v.len() < 100_000 {
@@ -174,16 +191,74 @@ fn window(points: &[(i64, f64)], from_excl: i64, to_incl: i64) -> &[(i64, f64)] 
     &points[lo..hi.max(lo)]
 }
 
+/// `rate_counter`: Prometheus's `rate` over the samples of one window
+/// (from_excl, to_incl], as Loki computes it (`extrapolatedRate` in
+/// `pkg/logql/range_vector.go`, with the window bounds and nanosecond
+/// durations of grafana/loki#23684): the increase corrected for counter
+/// resets, extrapolated to the window edges when the first/last sample
+/// lies within 1.1 average intervals of them (else by half an interval),
+/// never back past the counter's zero point, divided by the range. Fewer
+/// than two samples give 0, as in Loki (the element is kept).
+pub fn extrapolated_rate(pts: &[(i64, f64)], from_excl: i64, to_incl: i64) -> f64 {
+    if pts.len() < 2 {
+        return 0.0;
+    }
+    let secs = |ns: i64| ns as f64 / 1e9;
+    let (first_t, first_v) = pts[0];
+    let (last_t, last_v) = pts[pts.len() - 1];
+    let mut result = last_v - first_v;
+    let mut prev = first_v;
+    for &(_, v) in &pts[1..] {
+        if v < prev {
+            result += prev;
+        }
+        prev = v;
+    }
+    let sampled = secs(last_t - first_t);
+    let average = sampled / (pts.len() - 1) as f64;
+    let threshold = average * 1.1;
+    let mut to_start = secs(first_t - from_excl);
+    let mut to_end = secs(to_incl - last_t);
+    if to_start >= threshold {
+        to_start = average / 2.0;
+    }
+    if result > 0.0 && first_v >= 0.0 {
+        // Do not extrapolate below zero: a counter starts at 0.
+        let to_zero = sampled * (first_v / result);
+        if to_zero < to_start {
+            to_start = to_zero;
+        }
+    }
+    if to_end >= threshold {
+        to_end = average / 2.0;
+    }
+    result * (sampled + to_start + to_end) / sampled / secs(to_incl - from_excl)
+}
+
+/// Loki's `max_over_time`/`min_over_time` (and `max`/`min`): the first
+/// value, replaced by each larger (smaller) one; a NaN is replaced by the
+/// next value, so NaN only when every value is.
+fn extreme(vals: impl Iterator<Item = f64>, max: bool) -> f64 {
+    vals.fold(f64::NAN, |acc, v| {
+        if acc.is_nan() || (max && v > acc) || (!max && v < acc) {
+            v
+        } else {
+            acc
+        }
+    })
+}
+
 fn range_value(
     op: RangeOp,
     param: Option<f64>,
     pts: &[(i64, f64)],
-    range_s: f64,
+    (from, to): (i64, i64),
     unwrapped: bool,
 ) -> Option<f64> {
     if pts.is_empty() {
         return None;
     }
+    let range_s = (to - from) as f64 / 1e9;
     let vals = || pts.iter().map(|(_, v)| *v);
     let n = pts.len() as f64;
     Some(match op {
@@ -195,8 +270,8 @@ fn range_value(
         RangeOp::AbsentOverTime => return None,
         RangeOp::SumOverTime => vals().sum(),
         RangeOp::AvgOverTime => vals().sum::<f64>() / n,
-        RangeOp::MinOverTime => vals().fold(f64::INFINITY, f64::min),
-        RangeOp::MaxOverTime => vals().fold(f64::NEG_INFINITY, f64::max),
+        RangeOp::MinOverTime => extreme(vals(), false),
+        RangeOp::MaxOverTime => extreme(vals(), true),
         RangeOp::StddevOverTime | RangeOp::StdvarOverTime => {
             let mean = vals().sum::<f64>() / n;
             let var = vals().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
@@ -212,8 +287,24 @@ fn range_value(
         }
         RangeOp::FirstOverTime => pts[0].1,
         RangeOp::LastOverTime => pts[pts.len() - 1].1,
-        RangeOp::RateCounter => return None,
+        RangeOp::RateCounter => extrapolated_rate(pts, from, to),
     })
+}
+
+/// The labels of `absent_over_time`'s element, as Loki's `absentLabels`:
+/// each name matched once and only by equality, with that value (a name
+/// matched twice, or also by `!=`, `=~`, `!~`, is left out).
+fn absent_labels(matchers: &[super::ast::Matcher]) -> LabelSet {
+    let mut labels: LabelSet = matchers
+        .iter()
+        .filter(|m| {
+            m.op == super::ast::MatchOp::Eq
+                && matchers.iter().filter(|o| o.name == m.name).count() == 1
+        })
+        .map(|m| (m.name.clone(), m.value.clone()))
+        .collect();
+    labels.sort();
+    labels
 }
 
 /// Labels kept by a grouping (`by` keeps the listed, `without` drops them).
@@ -260,7 +351,8 @@ fn eval(e: &MetricExpr, t: i64, ctx: &mut Ctx<'_>) -> Result<Value, EvalError> {
         }
         MetricExpr::LabelReplace(l) => {
             let inner = into_vector(eval(&l.inner, t, ctx)?)?;
-            let re = regex::Regex::new(&format!("^(?s:{})$", l.regex))
+            // Anchored as Loki compiles it (`^(?:…)$`: `.` stops at \n).
+            let re = regex::Regex::new(&format!("^(?:{})$", l.regex))
                 .map_err(|e| EvalError(format!("label_replace: invalid regex: {e}")))?;
             let out = inner
                 .into_iter()
@@ -297,15 +389,11 @@ fn into_vector(v: Value) -> Result<Vec<(LabelSet, f64)>, EvalError> {
 fn eval_range(r: &RangeAggregation, t: i64, series: &[Series]) -> Result<Value, EvalError> {
     let to = t - r.offset_ns;
     let from = to - r.range_ns;
-    let range_s = r.range_ns as f64 / 1e9;
     let unwrapped = r
         .log
         .stages
         .iter()
         .any(|s| matches!(s, super::ast::Stage::Unwrap(_)));
-    if r.op == RangeOp::RateCounter {
-        return Err(EvalError("rate_counter is not supported yet".into()));
-    }
     if r.op == RangeOp::AbsentOverTime {
         let any = series
             .iter()
@@ -313,17 +401,7 @@ fn eval_range(r: &RangeAggregation, t: i64, series: &[Series]) -> Result<Value, 
         if any {
             return Ok(Value::Vector(Vec::new()));
         }
-        // Labels from the selector's equality matchers, as Prometheus does.
-        let mut labels: LabelSet = r
-            .log
-            .matchers
-            .iter()
-            .filter(|m| m.op == super::ast::MatchOp::Eq)
-            .map(|m| (m.name.clone(), m.value.clone()))
-            .collect();
-        labels.sort();
-        labels.dedup_by(|a, b| a.0 == b.0);
-        return Ok(Value::Vector(vec![(labels, 1.0)]));
+        return Ok(Value::Vector(vec![(absent_labels(&r.log.matchers), 1.0)]));
     }
     match &r.grouping {
         None => Ok(Value::Vector(
@@ -334,7 +412,7 @@ fn eval_range(r: &RangeAggregation, t: i64, series: &[Series]) -> Result<Value, 
                         r.op,
                         r.param,
                         window(&s.points, from, to),
-                        range_s,
+                        (from, to),
                         unwrapped,
                     )
                     .map(|v| (s.labels.clone(), v))
@@ -359,7 +437,7 @@ fn eval_range(r: &RangeAggregation, t: i64, series: &[Series]) -> Result<Value, 
                     .into_iter()
                     .filter_map(|(labels, mut pts)| {
                         pts.sort_by_key(|(t, _)| *t);
-                        range_value(r.op, r.param, &pts, range_s, unwrapped).map(|v| (labels, v))
+                        range_value(r.op, r.param, &pts, (from, to), unwrapped).map(|v| (labels, v))
                     })
                     .collect(),
             ))
@@ -422,8 +500,8 @@ fn aggregate(
                     let value = match v.op {
                         VectorOp::Sum => sum,
                         VectorOp::Avg => sum / n,
-                        VectorOp::Min => xs.iter().copied().fold(f64::INFINITY, f64::min),
-                        VectorOp::Max => xs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                        VectorOp::Min => extreme(xs.iter().copied(), false),
+                        VectorOp::Max => extreme(xs.iter().copied(), true),
                         VectorOp::Count => n,
                         VectorOp::Stddev | VectorOp::Stdvar => {
                             let mean = sum / n;
@@ -448,6 +526,9 @@ fn arith(op: BinaryOp, a: f64, b: f64) -> Option<f64> {
         BinaryOp::Add => a + b,
         BinaryOp::Sub => a - b,
         BinaryOp::Mul => a * b,
+        // Loki guards both against a zero divisor: NaN, not ±Inf
+        // (`MergeBinOp` in pkg/logql/syntax).
+        BinaryOp::Div | BinaryOp::Mod if b == 0.0 => f64::NAN,
         BinaryOp::Div => a / b,
         BinaryOp::Mod => a % b,
         BinaryOp::Pow => a.powf(b),
@@ -486,7 +567,6 @@ fn match_key(labels: &LabelSet, b: &BinaryExpr) -> LabelSet {
 
 fn binary(b: &BinaryExpr, l: Value, r: Value) -> Result<Value, EvalError> {
     let op = b.op;
-    let is_cmp = compare(op, 0.0, 0.0).is_some();
     // Result of one pair: Some(value) keeps the element.
     let pair = |a: f64, c: f64| -> Option<f64> {
         if let Some(x) = arith(op, a, c) {
@@ -502,14 +582,12 @@ fn binary(b: &BinaryExpr, l: Value, r: Value) -> Result<Value, EvalError> {
         }
     };
     match (l, r) {
-        (Value::Scalar(a), Value::Scalar(c)) => {
-            if is_cmp && !b.return_bool {
-                return Err(EvalError(
-                    "comparisons between scalars must use the bool modifier".into(),
-                ));
-            }
-            Ok(Value::Scalar(pair(a, c).unwrap_or(f64::NAN)))
-        }
+        // Loki folds literal legs when parsing (`reduceBinOp`), comparing
+        // without filtering: 1 or 0, `bool` or not.
+        (Value::Scalar(a), Value::Scalar(c)) => Ok(Value::Scalar(match compare(op, a, c) {
+            Some(holds) => f64::from(u8::from(holds)),
+            None => arith(op, a, c).unwrap_or(f64::NAN),
+        })),
         (Value::Vector(v), Value::Scalar(c)) => Ok(Value::Vector(
             v.into_iter()
                 .filter_map(|(labels, a)| pair(a, c).map(|x| (labels, x)))
@@ -555,59 +633,87 @@ fn binary(b: &BinaryExpr, l: Value, r: Value) -> Result<Value, EvalError> {
                 };
                 Ok(Value::Vector(out))
             }
-            _ => {
-                let group = b.matching.as_ref().and_then(|m| m.group.clone());
-                // The "one" side is indexed by its match key.
-                let (many, one, flipped) = match &group {
-                    Some((GroupSide::Right, _)) => (rv, lv, true),
-                    _ => (lv, rv, false),
-                };
-                let mut index: BTreeMap<LabelSet, (LabelSet, f64)> = BTreeMap::new();
-                for (labels, x) in one {
-                    let k = match_key(&labels, b);
-                    if index.insert(k, (labels, x)).is_some() && group.is_none() {
-                        return Err(EvalError(
-                            "found duplicate series for the match group on the right-hand side of the operation; many-to-many matching not allowed: use group_left/group_right"
-                                .into(),
-                        ));
-                    }
-                }
-                let mut out = Vec::new();
-                let mut seen: BTreeMap<LabelSet, ()> = BTreeMap::new();
-                for (labels, x) in many {
-                    let k = match_key(&labels, b);
-                    let Some((one_labels, y)) = index.get(&k) else {
-                        continue;
-                    };
-                    let (a, c) = if flipped { (*y, x) } else { (x, *y) };
-                    let Some(v) = pair(a, c) else { continue };
-                    let mut result_labels = if group.is_some() {
-                        labels.clone()
-                    } else if b.matching.as_ref().is_some_and(|m| m.on) {
-                        k.clone()
-                    } else {
-                        labels.clone()
-                    };
-                    if let Some((_, include)) = &group {
-                        for name in include {
-                            if let Some(v) = one_labels.iter().find(|(n, _)| n == name) {
-                                result_labels.retain(|(n, _)| n != name);
-                                result_labels.push(v.clone());
-                            }
-                        }
-                        result_labels.sort();
-                    }
-                    if group.is_none() && seen.insert(result_labels.clone(), ()).is_some() {
-                        return Err(EvalError(
-                            "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)".into(),
-                        ));
-                    }
-                    out.push((result_labels, v));
-                }
-                Ok(Value::Vector(out))
-            }
+            _ => vector_binop(b, pair, lv, rv).map(Value::Vector),
         },
     }
+}
+
+/// Arithmetic and comparisons between two vectors, as Loki's `vectorBinop`
+/// (pkg/logql/evaluator.go): the "one" side (the right, or the left for
+/// `group_right`) is indexed by match key and must be unique; each element
+/// of the other side is paired with its match; one-to-one matching allows
+/// one pair per key, grouped matching one per result label set.
+fn vector_binop(
+    b: &BinaryExpr,
+    pair: impl Fn(f64, f64) -> Option<f64>,
+    lv: Vec<(LabelSet, f64)>,
+    rv: Vec<(LabelSet, f64)>,
+) -> Result<Vec<(LabelSet, f64)>, EvalError> {
+    let group = b.matching.as_ref().and_then(|m| m.group.as_ref());
+    let flipped = matches!(group, Some((GroupSide::Right, _)));
+    let (many, one) = if flipped { (rv, lv) } else { (lv, rv) };
+    let mut index: BTreeMap<LabelSet, (LabelSet, f64)> = BTreeMap::new();
+    for (labels, x) in one {
+        if index.insert(match_key(&labels, b), (labels, x)).is_some() {
+            let side = if flipped { "left" } else { "right" };
+            return Err(EvalError(format!(
+                "found duplicate series on the {side} hand-side;many-to-many matching not allowed: matching labels must be unique on one side"
+            )));
+        }
+    }
+    let mut matched: BTreeMap<LabelSet, Vec<LabelSet>> = BTreeMap::new();
+    let mut out = Vec::new();
+    for (labels, x) in many {
+        let k = match_key(&labels, b);
+        let Some((one_labels, y)) = index.get(&k) else {
+            continue;
+        };
+        let result_labels = result_labels(&labels, one_labels, b);
+        let seen = matched.entry(k).or_default();
+        if group.is_none() {
+            if !seen.is_empty() {
+                return Err(EvalError(
+                    "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)".into(),
+                ));
+            }
+            seen.push(Vec::new());
+        } else if seen.contains(&result_labels) {
+            return Err(EvalError(
+                "multiple matches for labels: grouping labels must ensure unique matches".into(),
+            ));
+        } else {
+            seen.push(result_labels.clone());
+        }
+        let (a, c) = if flipped { (*y, x) } else { (x, *y) };
+        if let Some(v) = pair(a, c) {
+            out.push((result_labels, v));
+        }
+    }
+    Ok(out)
+}
+
+/// The labels of a vector–vector result (Loki's `resultMetric`): those of
+/// the "many" side; with one-to-one matching only the `on` labels, or all
+/// but the `ignoring` ones; `group_x(l…)` copies each `l` from the "one"
+/// side, or removes it when that side lacks it.
+fn result_labels(many: &LabelSet, one: &LabelSet, b: &BinaryExpr) -> LabelSet {
+    let Some(m) = &b.matching else {
+        return many.clone();
+    };
+    let mut out: LabelSet = match &m.group {
+        None => match_key(many, b),
+        Some(_) => many.clone(),
+    };
+    if let Some((_, include)) = &m.group {
+        for name in include {
+            out.retain(|(n, _)| n != name);
+            if let Some(l) = one.iter().find(|(n, v)| n == name && !v.is_empty()) {
+                out.push(l.clone());
+            }
+        }
+        out.sort();
+    }
+    out
 }
 
 #[cfg(test)]
@@ -644,7 +750,11 @@ mod tests {
 
     #[test]
     fn steps_are_aligned_to_multiples() {
-        assert_eq!(steps(7 * S, 31 * S, 10 * S), vec![10 * S, 20 * S, 30 * S]);
+        // Start and end both round down: 7 → 0, 31 → 30.
+        assert_eq!(
+            steps(7 * S, 31 * S, 10 * S),
+            vec![0, 10 * S, 20 * S, 30 * S]
+        );
         assert_eq!(steps(10 * S, 20 * S, 10 * S), vec![10 * S, 20 * S]);
     }
 
@@ -727,6 +837,115 @@ mod tests {
             eval_at(&metric("1 + 2 * 3"), 0, &data).unwrap(),
             Value::Scalar(7.0)
         );
+    }
+
+    #[test]
+    fn rate_counter_is_prometheus_rate_over_the_window() {
+        // Counter 2, 10, 18, 26 at 3, 5, 7, 9 s; window (0, 10]: increase
+        // 24 over 6 s (average 2 s, threshold 2.2 s). To start 3 s ≥ 2.2 →
+        // half an interval (1 s), capped by the zero point 6·2/24 = 0.5 s;
+        // to end 1 s. 24 · (6 + 0.5 + 1) / 6 / 10 s = 3.
+        let pts = [(3 * S, 2.0), (5 * S, 10.0), (7 * S, 18.0), (9 * S, 26.0)];
+        assert_eq!(extrapolated_rate(&pts, 0, 10 * S), 3.0);
+        // A reset adds the value before it: 20, 24, 4, 8 → 8 − 20 + 24.
+        let reset = [(2 * S, 20.0), (4 * S, 24.0), (6 * S, 4.0), (8 * S, 8.0)];
+        assert_eq!(extrapolated_rate(&reset, 0, 10 * S), 2.0);
+        // One sample: 0, and the element is kept.
+        assert_eq!(extrapolated_rate(&reset[..1], 0, 10 * S), 0.0);
+        let e = metric(r#"rate_counter({job="a"} | unwrap v [10s])"#);
+        let data = vec![vec![series(&[("job", "a")], &[(3, 2.0)])]];
+        assert_eq!(vector(eval_at(&e, 10 * S, &data).unwrap())[0].1, 0.0);
+    }
+
+    #[test]
+    fn division_by_zero_is_nan_and_literal_comparisons_fold() {
+        let data = vec![vec![series(&[("job", "a")], &[(1, 0.0)])]];
+        let at = |q: &str| eval_at(&metric(q), 5 * S, &data).unwrap();
+        for q in [
+            r#"count_over_time({job="a"}[10s]) / 0"#,
+            r#"count_over_time({job="a"}[10s]) % 0"#,
+        ] {
+            assert!(vector(at(q))[0].1.is_nan(), "{q}");
+        }
+        assert!(matches!(at("vector(1) / 0"), Value::Vector(v) if v[0].1.is_nan()));
+        // Loki reduces literal legs without filtering: 1 or 0.
+        assert_eq!(at("1 > 2"), Value::Scalar(0.0));
+        assert_eq!(at("2 > 1"), Value::Scalar(1.0));
+    }
+
+    #[test]
+    fn vector_matching_labels_as_loki() {
+        let data = vec![
+            vec![
+                series(&[("p", "/a"), ("s", "500")], &[(1, 0.0)]),
+                series(&[("p", "/b"), ("s", "503")], &[(1, 0.0), (2, 0.0)]),
+            ],
+            vec![
+                series(&[("o", "x"), ("p", "/a")], &[(1, 0.0)]),
+                series(&[("p", "/b")], &[(1, 0.0)]),
+            ],
+        ];
+        let at = |q: &str| eval_at(&metric(q), 5 * S, &data).map(vector);
+        let l = |v: &[(&str, &str)]| -> LabelSet {
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        // ignoring(…) one-to-one: the ignored labels leave the result.
+        let got = at(
+            r#"count_over_time({s=~".+"}[10s]) / ignoring(s, o) count_over_time({p=~".+"}[10s])"#,
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            vec![(l(&[("p", "/a")]), 1.0), (l(&[("p", "/b")]), 2.0)]
+        );
+        // group_left(o): copied from the one side, removed where it lacks it.
+        let got = at(r#"count_over_time({s=~".+"}[10s]) / on(p) group_left(o) count_over_time({p=~".+"}[10s])"#).unwrap();
+        assert_eq!(
+            got,
+            vec![
+                (l(&[("o", "x"), ("p", "/a"), ("s", "500")]), 1.0),
+                (l(&[("p", "/b"), ("s", "503")]), 2.0)
+            ]
+        );
+        // The one side must be unique even with group_left.
+        let err = at(
+            r#"count_over_time({p=~".+"}[10s]) / on() group_left count_over_time({s=~".+"}[10s])"#,
+        )
+        .unwrap_err();
+        assert!(
+            err.0
+                .starts_with("found duplicate series on the right hand-side"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn absent_labels_keep_names_matched_once_by_equality() {
+        let m = |q: &str| match metric(q) {
+            MetricExpr::Range(r) => absent_labels(&r.log.matchers),
+            _ => unreachable!(),
+        };
+        let l = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
+        assert_eq!(m(r#"absent_over_time({a="x", b=~"y"}[1m])"#), l("a", "x"));
+        assert_eq!(
+            m(r#"absent_over_time({a="x", a!="y", b="z"}[1m])"#),
+            l("b", "z")
+        );
+    }
+
+    #[test]
+    fn min_max_follow_loki_with_nan() {
+        assert!(extreme([f64::NAN, f64::NAN].into_iter(), true).is_nan());
+        assert_eq!(extreme([f64::NAN, 3.0, 1.0].into_iter(), false), 1.0);
+        assert_eq!(extreme([2.0, f64::NAN, 5.0].into_iter(), true), 5.0);
+        assert!(sorts_by_value(&metric(
+            r#"sort(count_over_time({a="b"}[1m])) * 2"#
+        )));
+        assert!(!sorts_by_value(&metric(
+            r#"topk(1, count_over_time({a="b"}[1m]))"#
+        )));
     }
 
     #[test]
