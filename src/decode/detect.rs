@@ -7,7 +7,7 @@
 //! format decodes is read as plain text.
 
 use super::json::JsonScanner;
-use super::{fly, logfmt, nginx, Format};
+use super::{apache, fly, logfmt, nginx, Format};
 use crate::framing::JsonJoiner;
 
 /// The outcome of detection for one input.
@@ -40,6 +40,7 @@ fn decodes(format: Format, line: &[u8]) -> bool {
         Format::Fly => fly::looks_like(line),
         Format::Json => JsonScanner::validate(line).is_ok(),
         Format::Nginx => nginx::looks_like(line),
+        Format::Apache => apache::looks_like(line),
         Format::Logfmt => matches!(logfmt::scan(line, |_, _, _| {}), Ok(n) if n >= 2),
         Format::Raw => false,
     }

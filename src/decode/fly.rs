@@ -237,6 +237,7 @@ mod tests {
             need_ts,
             stream: &stream,
             label_values: true,
+            now_ns: 0,
         };
         let ok = d.decode(super::super::Format::Fly, line.as_bytes(), &ctx, &mut out);
         (ok, out)

@@ -7,6 +7,8 @@
 //! still passed on, with no decoded fields (envelope labels such as Fly's
 //! `region` stay when the envelope itself decoded).
 
+pub mod apache;
+pub mod clf;
 pub mod detect;
 pub mod fly;
 pub mod json;
@@ -29,14 +31,17 @@ pub enum Format {
     Fly,
     /// nginx combined log format, with an optional trailing `$request_time`.
     Nginx,
+    /// Apache common and combined log formats.
+    Apache,
 }
 
 impl Format {
     /// Every built-in format, in detection priority order.
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 6] = [
         Format::Fly,
         Format::Json,
         Format::Nginx,
+        Format::Apache,
         Format::Logfmt,
         Format::Raw,
     ];
@@ -48,6 +53,7 @@ impl Format {
             Format::Logfmt => "logfmt",
             Format::Fly => "fly",
             Format::Nginx => "nginx",
+            Format::Apache => "apache",
         }
     }
 
@@ -61,7 +67,8 @@ impl Format {
             Format::Fly => {
                 "Fly.io log-shipper envelope, flyctl logs --json, flyctl logs plain output"
             }
-            Format::Nginx => "nginx/apache combined log, optional trailing $request_time",
+            Format::Nginx => "nginx combined log, optional trailing $request_time",
+            Format::Apache => "Apache common or combined log",
         }
     }
 
@@ -137,6 +144,9 @@ pub struct DecodeCtx<'a> {
     /// Read values as LogQL labels: Loki blanks a JSON string holding
     /// U+FFFD. Metrics read values as data and keep them.
     pub label_values: bool,
+    /// The clock for times without a year (RFC 3164 syslog): when the line
+    /// was read, so a December line read in January is last year's.
+    pub now_ns: i64,
 }
 
 /// Field names, in priority order, that carry a JSON record's event time.
@@ -147,6 +157,7 @@ pub const TIME_FIELDS: [&str; 3] = ["timestamp", "time", "ts"];
 pub struct Decoder {
     json: json::JsonScanner,
     fly: fly::FlyScratch,
+    clf: clf::Scratch,
 }
 
 impl Decoder {
@@ -169,7 +180,8 @@ impl Decoder {
             Format::Json => decode_json(&mut self.json, line, ctx, out),
             Format::Logfmt => logfmt::decode(line, ctx, out),
             Format::Fly => fly::decode(&mut self.fly, &mut self.json, line, ctx, out),
-            Format::Nginx => nginx::decode(line, ctx, out),
+            Format::Nginx => nginx::decode(&mut self.clf, line, ctx, out),
+            Format::Apache => apache::decode(&mut self.clf, line, ctx, out),
         }
     }
 

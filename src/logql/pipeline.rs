@@ -396,6 +396,7 @@ impl<'q> Exec<'q> {
                 need_ts,
                 stream: &input.labels,
                 label_values: true,
+                now_ns: arrival_ns,
             };
             let ok = self.decoder.decode(input.format, raw, &ctx, &mut self.dec);
             self.stats.decoded += 1;
