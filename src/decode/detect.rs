@@ -7,7 +7,7 @@
 //! format decodes is read as plain text.
 
 use super::json::JsonScanner;
-use super::{apache, fly, logfmt, nginx, Format};
+use super::{apache, fly, logfmt, nginx, syslog, Format};
 use crate::framing::JsonJoiner;
 
 /// The outcome of detection for one input.
@@ -35,12 +35,13 @@ pub fn is_pretty_json(sample: &[u8]) -> bool {
     }
 }
 
-fn decodes(format: Format, line: &[u8]) -> bool {
+fn decodes(format: Format, line: &[u8], now_ns: i64) -> bool {
     match format {
         Format::Fly => fly::looks_like(line),
         Format::Json => JsonScanner::validate(line).is_ok(),
         Format::Nginx => nginx::looks_like(line),
         Format::Apache => apache::looks_like(line),
+        Format::Syslog => syslog::looks_like(line, now_ns),
         Format::Logfmt => matches!(logfmt::scan(line, |_, _, _| {}), Ok(n) if n >= 2),
         Format::Raw => false,
     }
@@ -62,9 +63,10 @@ pub fn detect(sample: &[u8]) -> Detected {
         .filter(|l| !l.trim_ascii().is_empty())
         .take(SAMPLE_LINES)
         .collect();
+    let now_ns = crate::time::now_ns();
     let mut best = (Format::Raw, 0usize);
     for format in Format::ALL {
-        let score = lines.iter().filter(|l| decodes(format, l)).count();
+        let score = lines.iter().filter(|l| decodes(format, l, now_ns)).count();
         if score > best.1 {
             best = (format, score);
         }

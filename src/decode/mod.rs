@@ -14,6 +14,7 @@ pub mod fly;
 pub mod json;
 pub mod logfmt;
 pub mod nginx;
+pub mod syslog;
 
 use crate::record::{Fields, Labels};
 pub use json::Want;
@@ -33,15 +34,18 @@ pub enum Format {
     Nginx,
     /// Apache common and combined log formats.
     Apache,
+    /// syslog, RFC 5424 and RFC 3164, with or without `<PRI>`.
+    Syslog,
 }
 
 impl Format {
     /// Every built-in format, in detection priority order.
-    pub const ALL: [Format; 6] = [
+    pub const ALL: [Format; 7] = [
         Format::Fly,
         Format::Json,
         Format::Nginx,
         Format::Apache,
+        Format::Syslog,
         Format::Logfmt,
         Format::Raw,
     ];
@@ -54,6 +58,7 @@ impl Format {
             Format::Fly => "fly",
             Format::Nginx => "nginx",
             Format::Apache => "apache",
+            Format::Syslog => "syslog",
         }
     }
 
@@ -69,6 +74,7 @@ impl Format {
             }
             Format::Nginx => "nginx combined log, optional trailing $request_time",
             Format::Apache => "Apache common or combined log",
+            Format::Syslog => "syslog: RFC 5424, RFC 3164 (BSD), /var/log/syslog files",
         }
     }
 
@@ -158,6 +164,7 @@ pub struct Decoder {
     json: json::JsonScanner,
     fly: fly::FlyScratch,
     clf: clf::Scratch,
+    syslog: syslog::Scratch,
 }
 
 impl Decoder {
@@ -182,6 +189,7 @@ impl Decoder {
             Format::Fly => fly::decode(&mut self.fly, &mut self.json, line, ctx, out),
             Format::Nginx => nginx::decode(&mut self.clf, line, ctx, out),
             Format::Apache => apache::decode(&mut self.clf, line, ctx, out),
+            Format::Syslog => syslog::decode(&mut self.syslog, line, ctx, out),
         }
     }
 
