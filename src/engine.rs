@@ -188,7 +188,8 @@ impl Shared<'_> {
         } else {
             Box::new(Cursor::new(sample).chain(reader))
         };
-        let mut chunker = Chunker::new(stream, self.opts.max_line, !opened.streaming);
+        let mut chunker = Chunker::new(stream, self.opts.max_line, !opened.streaming)
+            .with_record_start(detected.format.record_start());
         loop {
             if self.stop.load(Ordering::Relaxed) {
                 return;

@@ -127,7 +127,7 @@ fn observe_chunk(
     if job.kind == ChunkKind::Truncated {
         one(data);
     } else {
-        for line in framing::lines(data) {
+        for line in framing::records(data, input.format.record_start()) {
             one(line);
         }
     }

@@ -14,8 +14,10 @@ pub mod fly;
 pub mod json;
 pub mod logfmt;
 pub mod nginx;
+pub mod python;
 pub mod syslog;
 
+use crate::framing::RecordStart;
 use crate::record::{Fields, Labels};
 pub use json::Want;
 
@@ -36,16 +38,19 @@ pub enum Format {
     Apache,
     /// syslog, RFC 5424 and RFC 3164, with or without `<PRI>`.
     Syslog,
+    /// Python `logging` lines, tracebacks joined to their record.
+    Python,
 }
 
 impl Format {
     /// Every built-in format, in detection priority order.
-    pub const ALL: [Format; 7] = [
+    pub const ALL: [Format; 8] = [
         Format::Fly,
         Format::Json,
         Format::Nginx,
         Format::Apache,
         Format::Syslog,
+        Format::Python,
         Format::Logfmt,
         Format::Raw,
     ];
@@ -59,6 +64,7 @@ impl Format {
             Format::Nginx => "nginx",
             Format::Apache => "apache",
             Format::Syslog => "syslog",
+            Format::Python => "python",
         }
     }
 
@@ -75,11 +81,21 @@ impl Format {
             Format::Nginx => "nginx combined log, optional trailing $request_time",
             Format::Apache => "Apache common or combined log",
             Format::Syslog => "syslog: RFC 5424, RFC 3164 (BSD), /var/log/syslog files",
+            Format::Python => "Python logging default formats, tracebacks joined",
         }
     }
 
     pub fn from_name(name: &str) -> Option<Format> {
         Format::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// For multi-line formats: where a record starts (the framing joins
+    /// the lines in between). `None`: every line is a record.
+    pub fn record_start(self) -> Option<&'static RecordStart> {
+        match self {
+            Format::Python => Some(&python::RECORD_START),
+            _ => None,
+        }
     }
 }
 
@@ -190,6 +206,7 @@ impl Decoder {
             Format::Nginx => nginx::decode(&mut self.clf, line, ctx, out),
             Format::Apache => apache::decode(&mut self.clf, line, ctx, out),
             Format::Syslog => syslog::decode(&mut self.syslog, line, ctx, out),
+            Format::Python => python::decode(line, ctx, out),
         }
     }
 
