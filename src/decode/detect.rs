@@ -7,7 +7,7 @@
 //! format decodes is read as plain text.
 
 use super::json::JsonScanner;
-use super::{apache, fly, logfmt, nginx, python, syslog, Format};
+use super::{apache, cri, fly, logfmt, nginx, python, syslog, Format};
 use crate::framing::JsonJoiner;
 
 /// The outcome of detection for one input.
@@ -43,6 +43,7 @@ fn decodes(format: Format, line: &[u8], now_ns: i64) -> bool {
         Format::Apache => apache::looks_like(line),
         Format::Syslog => syslog::looks_like(line, now_ns),
         Format::Python => python::is_record_start(line),
+        Format::Cri => cri::looks_like(line),
         Format::Logfmt => matches!(logfmt::scan(line, |_, _, _| {}), Ok(n) if n >= 2),
         Format::Raw => false,
     }

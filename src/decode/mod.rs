@@ -9,6 +9,7 @@
 
 pub mod apache;
 pub mod clf;
+pub mod cri;
 pub mod detect;
 pub mod fly;
 pub mod json;
@@ -40,13 +41,16 @@ pub enum Format {
     Syslog,
     /// Python `logging` lines, tracebacks joined to their record.
     Python,
+    /// Kubernetes CRI container logs, partial lines joined.
+    Cri,
 }
 
 impl Format {
     /// Every built-in format, in detection priority order.
-    pub const ALL: [Format; 8] = [
+    pub const ALL: [Format; 9] = [
         Format::Fly,
         Format::Json,
+        Format::Cri,
         Format::Nginx,
         Format::Apache,
         Format::Syslog,
@@ -65,6 +69,7 @@ impl Format {
             Format::Apache => "apache",
             Format::Syslog => "syslog",
             Format::Python => "python",
+            Format::Cri => "cri",
         }
     }
 
@@ -82,11 +87,31 @@ impl Format {
             Format::Apache => "Apache common or combined log",
             Format::Syslog => "syslog: RFC 5424, RFC 3164 (BSD), /var/log/syslog files",
             Format::Python => "Python logging default formats, tracebacks joined",
+            Format::Cri => "Kubernetes CRI container logs, partial lines joined",
         }
     }
 
     pub fn from_name(name: &str) -> Option<Format> {
         Format::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// Envelope formats: each line carries the app's own line (what the
+    /// query sees) and stream labels of its own.
+    pub fn is_envelope(self) -> bool {
+        matches!(self, Format::Fly | Format::Cri)
+    }
+
+    /// The reader framing reads from: formats that join lines before
+    /// framing wrap the input.
+    pub fn join_lines(
+        self,
+        input: Box<dyn std::io::Read + Send>,
+        max_line: usize,
+    ) -> Box<dyn std::io::Read + Send> {
+        match self {
+            Format::Cri => Box::new(cri::PartialJoiner::new(input, max_line)),
+            _ => input,
+        }
     }
 
     /// For multi-line formats: where a record starts (the framing joins
@@ -207,6 +232,7 @@ impl Decoder {
             Format::Apache => apache::decode(&mut self.clf, line, ctx, out),
             Format::Syslog => syslog::decode(&mut self.syslog, line, ctx, out),
             Format::Python => python::decode(line, ctx, out),
+            Format::Cri => cri::decode(&mut self.json, line, ctx, out),
         }
     }
 
