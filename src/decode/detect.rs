@@ -111,4 +111,28 @@ mod tests {
         assert!(d.pretty_json);
         assert_eq!(d.format, Format::Fly);
     }
+
+    #[test]
+    fn each_format_fixture_is_detected_as_its_format() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/formats");
+        let mut seen = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().and_then(|e| e.to_str()) != Some("log") {
+                continue;
+            }
+            let name = path.file_stem().unwrap().to_str().unwrap().to_string();
+            let sample = std::fs::read(&path).unwrap();
+            assert_eq!(detect(&sample).format.name(), name, "{}", path.display());
+            seen.push(name);
+        }
+        seen.sort();
+        let mut all: Vec<String> = Format::ALL
+            .iter()
+            .filter(|f| **f != Format::Raw)
+            .map(|f| f.name().to_string())
+            .collect();
+        all.sort();
+        assert_eq!(seen, all, "one fixture per built-in format");
+    }
 }
