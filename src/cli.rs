@@ -95,14 +95,21 @@ pub enum FormatsAction {
     },
 }
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
-    Auto,
-    Json,
-    Logfmt,
-    Fly,
-    Nginx,
-    Raw,
+/// `--format`: `auto`, or a format named in [`Format::ALL`] (so adding a
+/// format needs no change here).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct FormatArg(pub Option<Format>);
+
+fn parse_format_arg(s: &str) -> Result<FormatArg, String> {
+    if s == "auto" {
+        return Ok(FormatArg(None));
+    }
+    Format::from_name(s)
+        .map(|f| FormatArg(Some(f)))
+        .ok_or_else(|| {
+            let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+            format!("unknown format {s:?}; expected auto, {}", names.join(", "))
+        })
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -364,8 +371,9 @@ pub enum LineOutputArg {
 /// Flags shared by the commands that read logs.
 #[derive(Args, Debug, Clone)]
 pub struct InputArgs {
-    /// Input log format (auto detects per input from its first lines).
-    #[arg(long, value_enum, default_value = "auto")]
+    /// Input log format: auto (detects per input from its first lines), json,
+    /// logfmt, fly, nginx, apache, syslog, python, cri or raw.
+    #[arg(long, default_value = "auto", value_parser = parse_format_arg)]
     pub format: FormatArg,
     /// Add a stream label to every input (repeatable), e.g. --label job=api.
     #[arg(long = "label", value_name = "K=V")]
@@ -456,14 +464,7 @@ impl InputArgs {
         if self.max_line_length == 0 {
             return Err(UsageError("--max-line-length must be at least 1".into()));
         }
-        let format = match self.format {
-            FormatArg::Auto => None,
-            FormatArg::Json => Some(Format::Json),
-            FormatArg::Logfmt => Some(Format::Logfmt),
-            FormatArg::Fly => Some(Format::Fly),
-            FormatArg::Nginx => Some(Format::Nginx),
-            FormatArg::Raw => Some(Format::Raw),
-        };
+        let format = self.format.0;
         let threads = self
             .threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));

@@ -179,7 +179,7 @@ impl Shared<'_> {
             format: detected.format,
             selected,
         });
-        if !selected && detected.format != Format::Fly && self.opts.follow.is_none() {
+        if !selected && !detected.format.is_envelope() && self.opts.follow.is_none() {
             // The selector rules this input out whole: skip reading it.
             return;
         }
@@ -188,7 +188,9 @@ impl Shared<'_> {
         } else {
             Box::new(Cursor::new(sample).chain(reader))
         };
-        let mut chunker = Chunker::new(stream, self.opts.max_line, !opened.streaming);
+        let stream = detected.format.join_lines(stream, self.opts.max_line);
+        let mut chunker = Chunker::new(stream, self.opts.max_line, !opened.streaming)
+            .with_record_start(detected.format.record_start());
         loop {
             if self.stop.load(Ordering::Relaxed) {
                 return;

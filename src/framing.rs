@@ -9,6 +9,10 @@
 
 use std::io::{self, Read};
 
+pub mod multiline;
+
+pub use multiline::{records, RecordStart};
+
 /// Default maximum line length (1 MiB).
 pub const DEFAULT_MAX_LINE: usize = 1 << 20;
 /// Target size of a chunk handed to a worker: big enough that per-chunk
@@ -46,6 +50,8 @@ pub struct Chunker<R> {
     handed: u64,
     /// A read error held back until the data before it was handed out.
     pending_error: Option<io::Error>,
+    /// For multi-line formats: chunks end where a record starts.
+    record_start: Option<&'static RecordStart>,
 }
 
 impl<R: Read> Chunker<R> {
@@ -60,7 +66,16 @@ impl<R: Read> Chunker<R> {
             skipping: false,
             handed: 0,
             pending_error: None,
+            record_start: None,
         }
+    }
+
+    /// Ends chunks only where a record starts (multi-line formats), so no
+    /// record is split between chunks. A record longer than the line limit
+    /// is split at a line end.
+    pub fn with_record_start(mut self, start: Option<&'static RecordStart>) -> Self {
+        self.record_start = start;
+        self
     }
 
     /// Offset in the stream of the next byte to be handed out.
@@ -126,6 +141,8 @@ impl<R: Read> Chunker<R> {
         self.carry.clear();
         // Where the newline search resumes (bytes before have none).
         let mut scanned = 0;
+        // Lines that start before this were checked for a record start.
+        let mut checked = 0;
         loop {
             // Read: fill the buffer (files) or take one read (streams).
             let mut read_error = None;
@@ -150,11 +167,30 @@ impl<R: Read> Chunker<R> {
             }
             if let Some(p) = memchr::memrchr(b'\n', &buf[scanned..n]) {
                 let end = scanned + p + 1;
-                self.carry.extend_from_slice(&buf[end..n]);
-                self.handed += end as u64;
-                return Ok(Some((ChunkKind::Lines, end)));
+                let cut = match self.record_start {
+                    None => Some(end),
+                    Some(rule) => {
+                        let at = multiline::last_record_start(buf, checked, end, rule);
+                        checked = end;
+                        at
+                    }
+                };
+                if let Some(end) = cut {
+                    self.carry.extend_from_slice(&buf[end..n]);
+                    self.handed += end as u64;
+                    return Ok(Some((ChunkKind::Lines, end)));
+                }
             }
             scanned = n;
+            if n > self.max_line && self.record_start.is_some() {
+                // One record longer than the limit: split it at a line end
+                // (the rest reads as records of their own).
+                if let Some(p) = memchr::memrchr(b'\n', &buf[..n]) {
+                    self.carry.extend_from_slice(&buf[p + 1..n]);
+                    self.handed += p as u64 + 1;
+                    return Ok(Some((ChunkKind::Lines, p + 1)));
+                }
+            }
             if n > self.max_line {
                 self.handed += n as u64;
                 self.skipping = !self.eof;
@@ -163,6 +199,11 @@ impl<R: Read> Chunker<R> {
             if self.eof {
                 if n == 0 {
                     return Ok(None);
+                }
+                if buf[n - 1] == b'\n' {
+                    // Only multi-line: the last record ends the input.
+                    self.handed += n as u64;
+                    return Ok(Some((ChunkKind::Lines, n)));
                 }
                 if n == buf.len() {
                     buf.push(b'\n');
@@ -340,6 +381,56 @@ mod tests {
         let (_, len) = c.next_chunk(&mut out).unwrap().unwrap();
         assert_eq!(&out[..len], b"b\n");
         assert!(c.next_chunk(&mut out).is_err());
+    }
+
+    fn starts_with_digit(l: &[u8]) -> bool {
+        l.first().is_some_and(u8::is_ascii_digit)
+    }
+
+    static DIGIT: RecordStart = RecordStart::Fn(starts_with_digit);
+
+    /// Records of `input` chunked with tiny reads and buffers.
+    fn multiline_records(input: &[u8], max_line: usize, fill: bool) -> Vec<Vec<u8>> {
+        struct Trickle<'a>(&'a [u8]);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let k = self.0.len().min(buf.len()).min(7);
+                buf[..k].copy_from_slice(&self.0[..k]);
+                self.0 = &self.0[k..];
+                Ok(k)
+            }
+        }
+        let mut c = Chunker::new(Trickle(input), max_line, fill).with_record_start(Some(&DIGIT));
+        c.chunk_size = 16;
+        let mut out = Vec::new();
+        let mut buf = Vec::new();
+        while let Some((kind, len)) = c.next_chunk(&mut buf).unwrap() {
+            assert_eq!(kind, ChunkKind::Lines);
+            out.extend(records(&buf[..len], Some(&DIGIT)).map(<[u8]>::to_vec));
+        }
+        out
+    }
+
+    #[test]
+    fn multiline_chunks_never_split_a_record() {
+        let input = b"1 first\n  a\n  b\n  c\n2 second\n3 third\n  tail line\n  end";
+        for fill in [true, false] {
+            let got = multiline_records(input, 1000, fill);
+            assert_eq!(
+                got,
+                vec![
+                    b"1 first\n  a\n  b\n  c".to_vec(),
+                    b"2 second".to_vec(),
+                    b"3 third\n  tail line\n  end".to_vec()
+                ],
+                "fill={fill}"
+            );
+        }
+        // A record over the limit is split at a line end, nothing lost.
+        let got = multiline_records(b"1 x\n  aaaaaaaaaa\n  bbbbbbbbbb\n  c\n2 y\n", 20, true);
+        let joined = got.join(&b"\n"[..]);
+        assert_eq!(joined, b"1 x\n  aaaaaaaaaa\n  bbbbbbbbbb\n  c\n2 y");
+        assert!(got.len() > 2);
     }
 
     #[test]

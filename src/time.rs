@@ -43,8 +43,11 @@ fn days_in_month(y: i64, m: u32) -> u32 {
 }
 
 /// Parses RFC 3339 / ISO 8601 date-times: `2026-05-06T10:30:45Z`,
-/// `2026-05-06 10:30:45.123456+09:00`, `…+0900`, and a missing zone (read as
-/// UTC, as structlog's default `iso` timestamps are).
+/// `2026-05-06 10:30:45.123456+09:00`, `…+0900`, `…+09`, a comma before the
+/// fraction (Python's `asctime`), a missing zone (read as UTC, as structlog's
+/// default `iso` timestamps are), and a zone after a space, numeric or named
+/// `UTC`/`GMT`/`UT` (`2026-05-06 10:30:45 UTC`, Go's
+/// `2026-05-06 10:30:45.5 +0000 UTC`).
 pub fn parse_rfc3339(s: &[u8]) -> Option<i64> {
     let y = digits(s, 0, 4)? as i64;
     if s.get(4) != Some(&b'-') || s.get(7) != Some(&b'-') {
@@ -61,56 +64,126 @@ pub fn parse_rfc3339(s: &[u8]) -> Option<i64> {
     }
     let mi = digits(s, 14, 2)?;
     let sec = digits(s, 17, 2)?;
-    if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 {
-        return None;
-    }
-    // Leap seconds are folded into the next second, as Go does.
-    if sec > 60 {
-        return None;
-    }
     let mut i = 19;
-    let mut frac: i64 = 0;
-    if s.get(i) == Some(&b'.') || s.get(i) == Some(&b',') {
+    let frac = fraction(s, &mut i)?;
+    // A zone may follow a space (Python, Go and SQL print it so).
+    if s.get(i) == Some(&b' ') && i + 1 < s.len() {
         i += 1;
-        let start = i;
+    }
+    let offset_secs = zone(s, &mut i)?;
+    if i != s.len() {
+        return None;
+    }
+    civil_to_ns(y, mo, d, h, mi, sec, frac, offset_secs)
+}
+
+/// An optional `.123` or `,123` fraction at `s[*i..]`, as nanoseconds.
+fn fraction(s: &[u8], i: &mut usize) -> Option<i64> {
+    let mut frac = 0;
+    if s.get(*i) == Some(&b'.') || s.get(*i) == Some(&b',') {
+        *i += 1;
+        let start = *i;
         let mut scale = NANOS_PER_SEC;
-        while let Some(c) = s.get(i).filter(|c| c.is_ascii_digit()) {
+        while let Some(c) = s.get(*i).filter(|c| c.is_ascii_digit()) {
             if scale > 1 {
                 scale /= 10;
                 frac += (c - b'0') as i64 * scale;
             }
-            i += 1;
+            *i += 1;
         }
-        if i == start {
+        if *i == start {
             return None;
         }
     }
-    let offset_secs: i64 = match s.get(i) {
-        None => 0,
-        Some(b'Z' | b'z') => {
-            i += 1;
-            0
+    Some(frac)
+}
+
+/// A zone at `s[*i..]` as seconds east of UTC: none (UTC), `Z`, `+hh:mm`,
+/// `+hhmm`, `+hh`, or a name for UTC (`UTC`, `GMT`, `UT`). A numeric offset
+/// may be followed by the zone's abbreviation (` UTC`, ` JST`), which the
+/// offset already says, so it is skipped.
+fn zone(s: &[u8], i: &mut usize) -> Option<i64> {
+    match s.get(*i) {
+        None => Some(0),
+        Some(b'Z' | b'z') if s.len() == *i + 1 => {
+            *i += 1;
+            Some(0)
         }
         Some(&sign @ (b'+' | b'-')) => {
-            let oh = digits(s, i + 1, 2)? as i64;
-            let (om, len) = if s.get(i + 3) == Some(&b':') {
-                (digits(s, i + 4, 2)? as i64, 6)
-            } else if let Some(om) = digits(s, i + 3, 2) {
+            let oh = digits(s, *i + 1, 2)? as i64;
+            let (om, len) = if s.get(*i + 3) == Some(&b':') {
+                (digits(s, *i + 4, 2)? as i64, 6)
+            } else if let Some(om) = digits(s, *i + 3, 2) {
                 (om as i64, 5)
             } else {
                 (0, 3)
             };
-            i += len;
-            let off = oh * 3600 + om * 60;
-            if sign == b'-' {
-                -off
-            } else {
-                off
+            if oh > 23 || om > 59 {
+                return None;
             }
+            *i += len;
+            if s.get(*i) == Some(&b' ') {
+                let name = &s[*i + 1..];
+                if (1..=5).contains(&name.len()) && name.iter().all(u8::is_ascii_alphabetic) {
+                    *i = s.len();
+                }
+            }
+            let off = oh * 3600 + om * 60;
+            Some(if sign == b'-' { -off } else { off })
         }
-        Some(_) => return None,
-    };
-    if i != s.len() {
+        Some(_) => {
+            let off = named_zone(&s[*i..])?;
+            *i = s.len();
+            Some(off)
+        }
+    }
+}
+
+/// Zone names with a fixed offset: UTC's names, and the North American ones
+/// RFC 2822 keeps from RFC 822. Other abbreviations are ambiguous (IST is
+/// three zones), so a time carrying one is not parsed.
+fn named_zone(name: &[u8]) -> Option<i64> {
+    const ZONES: [(&[u8], i64); 12] = [
+        (b"UTC", 0),
+        (b"GMT", 0),
+        (b"UT", 0),
+        (b"Z", 0),
+        (b"EST", -5),
+        (b"EDT", -4),
+        (b"CST", -6),
+        (b"CDT", -5),
+        (b"MST", -7),
+        (b"MDT", -6),
+        (b"PST", -8),
+        (b"PDT", -7),
+    ];
+    ZONES
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, h)| h * 3600)
+}
+
+/// Validates a civil date-time and turns it into nanoseconds since the
+/// epoch.
+#[allow(clippy::too_many_arguments)]
+fn civil_to_ns(
+    y: i64,
+    mo: u32,
+    d: u32,
+    h: u32,
+    mi: u32,
+    sec: u32,
+    frac: i64,
+    offset_secs: i64,
+) -> Option<i64> {
+    // Leap seconds (60) are folded into the next second, as Go does.
+    if !(1..=12).contains(&mo)
+        || d == 0
+        || d > days_in_month(y, mo)
+        || h > 23
+        || mi > 59
+        || sec > 60
+    {
         return None;
     }
     let days = days_from_civil(y, mo, d);
@@ -118,22 +191,132 @@ pub fn parse_rfc3339(s: &[u8]) -> Option<i64> {
     secs.checked_mul(NANOS_PER_SEC)?.checked_add(frac)
 }
 
+fn month(name: &[u8]) -> Option<u32> {
+    MONTHS
+        .iter()
+        .position(|m| m.eq_ignore_ascii_case(name))
+        .map(|i| i as u32 + 1)
+}
+
+/// Parses RFC 2822 (and RFC 822/1123) dates as mail and HTTP headers write
+/// them: `Tue, 1 Jul 2003 10:52:37 +0200`, without the day name, without
+/// seconds, with `GMT`/`UT`/`UTC` or a North American zone name, and
+/// two-digit years (00–49 → 20xx, 50–99 → 19xx, as RFC 2822 §4.3 says).
+pub fn parse_rfc2822(s: &[u8]) -> Option<i64> {
+    let mut words = s
+        .split(|&c| c == b' ' || c == b'\t')
+        .filter(|w| !w.is_empty());
+    let mut w = words.next()?;
+    if w.last() == Some(&b',') {
+        // The day name says nothing the date does not.
+        if w.len() != 4 || !w[..3].iter().all(u8::is_ascii_alphabetic) {
+            return None;
+        }
+        w = words.next()?;
+    }
+    if w.is_empty() || w.len() > 2 {
+        return None;
+    }
+    let d = digits(w, 0, w.len())?;
+    let mo = month(words.next()?)?;
+    let yw = words.next()?;
+    let y = match (yw.len(), digits(yw, 0, yw.len())? as i64) {
+        (4, y) => y,
+        (2, y) if y < 50 => 2000 + y,
+        (2, y) => 1900 + y,
+        (3, y) => 1900 + y,
+        _ => return None,
+    };
+    let t = words.next()?;
+    let h = digits(t, 0, 2)?;
+    if t.get(2) != Some(&b':') {
+        return None;
+    }
+    let mi = digits(t, 3, 2)?;
+    let sec = match t.len() {
+        5 => 0,
+        8 if t[5] == b':' => digits(t, 6, 2)?,
+        _ => return None,
+    };
+    let offset = match words.next() {
+        // RFC 2822 §4.3: a missing or unknown zone reads as UTC ("-0000").
+        None => 0,
+        Some(z) => {
+            let mut i = 0;
+            let off = zone(z, &mut i)?;
+            if i != z.len() {
+                return None;
+            }
+            off
+        }
+    };
+    if words.next().is_some() {
+        return None;
+    }
+    civil_to_ns(y, mo, d, h, mi, sec, 0, offset)
+}
+
+/// Parses the BSD syslog (RFC 3164) time, `Oct 11 22:14:15` or `Oct  1
+/// 22:14:15`, optionally with a fraction (`22:14:15.123`, as some daemons
+/// write). It has no year and no zone: the zone is read as UTC and the
+/// year is the latest one that does not put the time in the future of
+/// `now_ns` (allowing a day of clock skew), so a December line read in
+/// January belongs to last year. Returns the time and the length parsed.
+pub fn parse_bsd_syslog(s: &[u8], now_ns: i64) -> Option<(i64, usize)> {
+    let mo = month(s.get(0..3)?)?;
+    if s.get(3) != Some(&b' ') {
+        return None;
+    }
+    let d = match (s.get(4)?, s.get(5)?) {
+        (b' ', c) if c.is_ascii_digit() => (c - b'0') as u32,
+        _ => digits(s, 4, 2)?,
+    };
+    if s.get(6) != Some(&b' ') || s.get(9) != Some(&b':') || s.get(12) != Some(&b':') {
+        return None;
+    }
+    let h = digits(s, 7, 2)?;
+    let mi = digits(s, 10, 2)?;
+    let sec = digits(s, 13, 2)?;
+    let mut i = 15;
+    let frac = fraction(s, &mut i)?;
+    let latest = now_ns.saturating_add(86400 * NANOS_PER_SEC);
+    let this_year = chrono::DateTime::<Utc>::from_timestamp(now_ns.div_euclid(NANOS_PER_SEC), 0)
+        .map_or(1970, |t| chrono::Datelike::year(&t) as i64);
+    // Four years back reaches a leap year for 29 Feb.
+    (0..5)
+        .filter_map(|back| civil_to_ns(this_year - back, mo, d, h, mi, sec, frac, 0))
+        .find(|&ns| ns <= latest)
+        .map(|ns| (ns, i))
+}
+
 /// Parses an epoch number; its magnitude tells the unit (seconds,
 /// milliseconds, microseconds or nanoseconds). Fractions are kept.
 pub fn parse_epoch(s: &[u8]) -> Option<i64> {
     let text = std::str::from_utf8(s).ok()?;
-    if !text.is_empty() && text.bytes().all(|c| c.is_ascii_digit()) {
-        // Integers exactly (f64 would round nanoseconds).
-        let v: i64 = text.parse().ok()?;
-        return Some(if v < 100_000_000_000 {
-            v.checked_mul(NANOS_PER_SEC)?
+    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+    let all_digits = |t: &str| t.bytes().all(|c| c.is_ascii_digit());
+    if !int.is_empty() && int.len() <= 19 && all_digits(int) && all_digits(frac) {
+        // Decimal text exactly (f64 would round nanoseconds).
+        let v: i64 = int.parse().ok()?;
+        let unit = if v < 100_000_000_000 {
+            NANOS_PER_SEC
         } else if v < 100_000_000_000_000 {
-            v * 1_000_000
+            1_000_000
         } else if v < 100_000_000_000_000_000 {
-            v * 1_000
+            1_000
         } else {
-            v
-        });
+            1
+        };
+        let mut ns = v.checked_mul(unit)?;
+        let mut scale = unit;
+        for c in frac.bytes() {
+            if scale == 1 {
+                break;
+            }
+            scale /= 10;
+            ns = ns.checked_add((c - b'0') as i64 * scale)?;
+        }
+        return Some(ns);
     }
     let v: f64 = text.parse().ok()?;
     if !v.is_finite() || v < 0.0 {
@@ -154,11 +337,16 @@ pub fn parse_epoch(s: &[u8]) -> Option<i64> {
     Some(nanos as i64)
 }
 
-/// An event time from a field value: RFC 3339 text or an epoch number.
+/// An event time from a field value: RFC 3339 / ISO 8601 text, an epoch
+/// number (seconds, ms, µs or ns, as a number or a string), the common log
+/// format's time, or an RFC 2822 date.
 pub fn parse_event_time(s: &[u8]) -> Option<i64> {
     match s.first() {
         Some(b'0'..=b'9') if s.len() >= 10 && s.get(4) == Some(&b'-') => parse_rfc3339(s),
+        Some(b'0'..=b'9') if s.get(2) == Some(&b'/') => parse_clf(s),
+        Some(b'0'..=b'9') if s.get(1) == Some(&b' ') || s.get(2) == Some(&b' ') => parse_rfc2822(s),
         Some(b'0'..=b'9') => parse_epoch(s),
+        Some(c) if c.is_ascii_alphabetic() => parse_rfc2822(s),
         _ => None,
     }
 }
@@ -170,8 +358,7 @@ const MONTHS: [&[u8]; 12] = [
 /// Parses the common log format time, `06/May/2026:10:30:45 +0900`.
 pub fn parse_clf(s: &[u8]) -> Option<i64> {
     let d = digits(s, 0, 2)?;
-    let mon = s.get(3..6)?;
-    let mo = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(mon))? as u32 + 1;
+    let mo = month(s.get(3..6)?)?;
     if s.get(2) != Some(&b'/') || s.get(6) != Some(&b'/') || s.get(11) != Some(&b':') {
         return None;
     }
@@ -398,6 +585,144 @@ mod tests {
             Some(chrono_ns("2026-05-06T10:30:45+09:00"))
         );
         assert_eq!(parse_clf(b"06/Foo/2026:10:30:45 +0900"), None);
+    }
+
+    #[test]
+    fn iso8601_variants() {
+        let utc = chrono_ns("2026-05-06T10:30:45.123Z");
+        for s in [
+            "2026-05-06T10:30:45.123Z",
+            "2026-05-06T10:30:45.123z",
+            "2026-05-06 10:30:45.123",
+            "2026-05-06 10:30:45,123",
+            "2026-05-06T10:30:45,123+00:00",
+            "2026-05-06T10:30:45.123+0000",
+            "2026-05-06T10:30:45.123+00",
+            "2026-05-06 10:30:45.123 UTC",
+            "2026-05-06 10:30:45.123 GMT",
+            "2026-05-06T10:30:45.123 +0000",
+            "2026-05-06 10:30:45.123 +0000 UTC",
+            "2026-05-06T19:30:45.123+09:00",
+            "2026-05-06T19:30:45.123+0900",
+            "2026-05-06 19:30:45.123 +0900 JST",
+            "2026-05-06T05:30:45.123 EST",
+        ] {
+            assert_eq!(parse_rfc3339(s.as_bytes()), Some(utc), "{s}");
+            assert_eq!(parse_event_time(s.as_bytes()), Some(utc), "{s}");
+        }
+        for s in [
+            "2026-05-06 10:30:45 XYZ",
+            "2026-05-06 10:30:45 ",
+            "2026-05-06T10:30:45+25:00",
+            "2026-05-06T10:30:45 +0000 TOOLONGNAME",
+        ] {
+            assert_eq!(parse_rfc3339(s.as_bytes()), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn rfc2822() {
+        let t = chrono_ns("2003-07-01T10:52:37+02:00");
+        for s in [
+            "Tue, 1 Jul 2003 10:52:37 +0200",
+            "Tue, 01 Jul 2003 10:52:37 +0200",
+            "1 Jul 2003 10:52:37 +0200",
+            "Tue, 1 Jul 03 10:52:37 +0200",
+            "Tue, 1 Jul 2003 08:52:37 GMT",
+            "Tue, 1 Jul 2003 08:52:37 UT",
+            "Tue, 1 Jul 2003 08:52:37 UTC",
+            "Tue, 1 Jul 2003 04:52:37 EDT",
+            "Tue,  1 Jul 2003 08:52:37",
+        ] {
+            assert_eq!(parse_rfc2822(s.as_bytes()), Some(t), "{s}");
+            assert_eq!(parse_event_time(s.as_bytes()), Some(t), "{s}");
+        }
+        assert_eq!(
+            parse_rfc2822(b"Tue, 1 Jul 2003 10:52 +0200"),
+            Some(t - 37 * NANOS_PER_SEC)
+        );
+        assert_eq!(
+            parse_rfc2822(b"Fri, 21 Nov 97 09:55:06 -0600"),
+            Some(chrono_ns("1997-11-21T09:55:06-06:00"))
+        );
+        for s in [
+            "Tue, 1 Foo 2003 10:52:37 +0200",
+            "Tue, 31 Jun 2003 10:52:37 +0200",
+            "Tue, 1 Jul 2003 10:52:37 +0200 extra",
+            "Tue, 1 Jul 2003 25:52:37 +0200",
+            "Tue, 1 Jul 2003 10:52:37 IST",
+            "Tuesday",
+        ] {
+            assert_eq!(parse_rfc2822(s.as_bytes()), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn epochs_as_strings_and_fractions() {
+        let s = 1_778_061_045i64 * NANOS_PER_SEC;
+        assert_eq!(parse_event_time(b"1778061045"), Some(s));
+        assert_eq!(parse_event_time(b"1778061045.5"), Some(s + 500_000_000));
+        assert_eq!(parse_event_time(b"1778061045123"), Some(s + 123_000_000));
+        assert_eq!(
+            parse_event_time(b"1778061045123456789"),
+            Some(s + 123_456_789)
+        );
+        assert_eq!(parse_epoch(b"1778061045123.5"), Some(s + 123_500_000));
+        assert_eq!(parse_epoch(b"-5"), None);
+        assert_eq!(parse_epoch(b"abc"), None);
+    }
+
+    #[test]
+    fn event_time_reads_clf() {
+        assert_eq!(
+            parse_event_time(b"10/Oct/2000:13:55:36 -0700"),
+            Some(chrono_ns("2000-10-10T13:55:36-07:00"))
+        );
+    }
+
+    #[test]
+    fn bsd_syslog_year_is_inferred_from_now() {
+        let now = chrono_ns("2026-05-06T12:00:00Z");
+        assert_eq!(
+            parse_bsd_syslog(b"Oct 11 22:14:15 mymachine", now),
+            Some((chrono_ns("2025-10-11T22:14:15Z"), 15))
+        );
+        assert_eq!(
+            parse_bsd_syslog(b"May  6 11:59:00", now),
+            Some((chrono_ns("2026-05-06T11:59:00Z"), 15))
+        );
+        // A little ahead of now (clock skew, a zone east of UTC): this year.
+        assert_eq!(
+            parse_bsd_syslog(b"May  6 20:00:00", now).map(|t| t.0),
+            Some(chrono_ns("2026-05-06T20:00:00Z"))
+        );
+        // A December line read in January is from last year.
+        let jan = chrono_ns("2027-01-02T00:10:00Z");
+        assert_eq!(
+            parse_bsd_syslog(b"Dec 31 23:59:59", jan).map(|t| t.0),
+            Some(chrono_ns("2026-12-31T23:59:59Z"))
+        );
+        assert_eq!(
+            parse_bsd_syslog(b"Jan  2 00:09:00", jan).map(|t| t.0),
+            Some(chrono_ns("2027-01-02T00:09:00Z"))
+        );
+        // 29 February belongs to the last leap year.
+        assert_eq!(
+            parse_bsd_syslog(b"Feb 29 10:00:00", now).map(|t| t.0),
+            Some(chrono_ns("2024-02-29T10:00:00Z"))
+        );
+        assert_eq!(
+            parse_bsd_syslog(b"Oct 11 22:14:15.003", now),
+            Some((chrono_ns("2025-10-11T22:14:15.003Z"), 19))
+        );
+        for s in [
+            "Oct 32 22:14:15",
+            "Foo 11 22:14:15",
+            "Oct 11 22:14",
+            "Oct 11 2:14:15",
+        ] {
+            assert_eq!(parse_bsd_syslog(s.as_bytes(), now), None, "{s}");
+        }
     }
 
     #[test]

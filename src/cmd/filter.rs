@@ -64,6 +64,8 @@ fn filter_chunk(
     let literal = match input.format {
         // Envelope lines carry the app line escaped: no raw search.
         crate::decode::Format::Fly => None,
+        // A hit's line may be inside a record of many lines.
+        f if f.record_start().is_some() => None,
         _ => q.chunk_literal(),
     };
     if let Some(finder) = literal {
@@ -83,7 +85,7 @@ fn filter_chunk(
             pos = end + 1;
         }
     } else {
-        for line in framing::lines(data) {
+        for line in framing::records(data, input.format.record_start()) {
             exec.stats.lines += 1;
             one(exec, line, out);
         }

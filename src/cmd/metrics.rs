@@ -87,8 +87,9 @@ fn observe_chunk(
         stream: &input.labels,
         // Metrics read values as data: a query holding U+FFFD still counts.
         label_values: false,
+        now_ns: job.arrival_ns,
     };
-    let raw_query_field = input.format == Format::Nginx;
+    let raw_query_field = matches!(input.format, Format::Nginx | Format::Apache);
     let mut one = |line: &[u8]| {
         let record = decoder.decode(input.format, line, &ctx, dec);
         let app_line = dec.line(line);
@@ -126,7 +127,7 @@ fn observe_chunk(
     if job.kind == ChunkKind::Truncated {
         one(data);
     } else {
-        for line in framing::lines(data) {
+        for line in framing::records(data, input.format.record_start()) {
             one(line);
         }
     }

@@ -247,7 +247,7 @@ fn collect_range(
             let r = if job.kind == ChunkKind::Truncated {
                 one(data)
             } else {
-                framing::lines(data).try_for_each(&mut one)
+                framing::records(data, input.format.record_start()).try_for_each(&mut one)
             };
             let _ = recycle.send(job.data);
             r.map(|_| out)
@@ -519,7 +519,7 @@ fn run_log(log: &LogExpr, opts: &QueryOptions) -> i32 {
             if job.kind == ChunkKind::Truncated {
                 one(data);
             } else {
-                framing::lines(data).for_each(&mut one);
+                framing::records(data, input.format.record_start()).for_each(&mut one);
             }
             let _ = recycle.send(job.data);
             hits

@@ -44,14 +44,12 @@ fn wants(want: &Want, name: &str) -> bool {
     }
 }
 
-/// Decodes `line` into `out` (reset by the caller). `now_ns` places
-/// yearless times.
+/// Decodes `line` into `out` (reset by the caller).
 pub fn decode(
     fmt: &CustomFormat,
     scratch: &mut CustomScratch,
     line: &[u8],
     ctx: &DecodeCtx<'_>,
-    now_ns: i64,
     out: &mut Decoded,
 ) -> Outcome {
     let Ok(text) = std::str::from_utf8(line) else {
@@ -88,7 +86,7 @@ pub fn decode(
     }
     if ctx.need_ts {
         if let Some(spec) = &fmt.timestamp {
-            out.ts = spec.parse(&bufs.time, now_ns);
+            out.ts = spec.parse(&bufs.time, ctx.now_ns);
             if out.ts.is_none() {
                 return Outcome::RecordBadTime;
             }
@@ -155,6 +153,7 @@ mod tests {
             need_ts: true,
             stream: &stream,
             label_values: true,
+            now_ns: NOW,
         };
         let mut out = Decoded::default();
         let o = decode(
@@ -162,7 +161,6 @@ mod tests {
             &mut CustomScratch::default(),
             line.as_bytes(),
             &ctx,
-            NOW,
             &mut out,
         );
         (o, out)

@@ -7,7 +7,7 @@
 //! format decodes is read as plain text.
 
 use super::json::JsonScanner;
-use super::{fly, logfmt, nginx, Format};
+use super::{apache, cri, fly, logfmt, nginx, python, syslog, Format};
 use crate::framing::JsonJoiner;
 
 /// The outcome of detection for one input.
@@ -35,11 +35,15 @@ pub fn is_pretty_json(sample: &[u8]) -> bool {
     }
 }
 
-fn decodes(format: Format, line: &[u8]) -> bool {
+fn decodes(format: Format, line: &[u8], now_ns: i64) -> bool {
     match format {
         Format::Fly => fly::looks_like(line),
         Format::Json => JsonScanner::validate(line).is_ok(),
         Format::Nginx => nginx::looks_like(line),
+        Format::Apache => apache::looks_like(line),
+        Format::Syslog => syslog::looks_like(line, now_ns),
+        Format::Python => python::is_record_start(line),
+        Format::Cri => cri::looks_like(line),
         Format::Logfmt => matches!(logfmt::scan(line, |_, _, _| {}), Ok(n) if n >= 2),
         Format::Raw => false,
     }
@@ -61,9 +65,10 @@ pub fn detect(sample: &[u8]) -> Detected {
         .filter(|l| !l.trim_ascii().is_empty())
         .take(SAMPLE_LINES)
         .collect();
+    let now_ns = crate::time::now_ns();
     let mut best = (Format::Raw, 0usize);
     for format in Format::ALL {
-        let score = lines.iter().filter(|l| decodes(format, l)).count();
+        let score = lines.iter().filter(|l| decodes(format, l, now_ns)).count();
         if score > best.1 {
             best = (format, score);
         }
@@ -105,5 +110,29 @@ mod tests {
         let d = detect(sample);
         assert!(d.pretty_json);
         assert_eq!(d.format, Format::Fly);
+    }
+
+    #[test]
+    fn each_format_fixture_is_detected_as_its_format() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/formats");
+        let mut seen = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().and_then(|e| e.to_str()) != Some("log") {
+                continue;
+            }
+            let name = path.file_stem().unwrap().to_str().unwrap().to_string();
+            let sample = std::fs::read(&path).unwrap();
+            assert_eq!(detect(&sample).format.name(), name, "{}", path.display());
+            seen.push(name);
+        }
+        seen.sort();
+        let mut all: Vec<String> = Format::ALL
+            .iter()
+            .filter(|f| **f != Format::Raw)
+            .map(|f| f.name().to_string())
+            .collect();
+        all.sort();
+        assert_eq!(seen, all, "one fixture per built-in format");
     }
 }

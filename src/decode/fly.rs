@@ -110,8 +110,9 @@ fn decode_envelope(
     ok
 }
 
-/// Decodes the app's line (already in `out.app_line`) as JSON.
-fn decode_inner(json: &mut JsonScanner, ctx: &DecodeCtx<'_>, out: &mut Decoded) -> bool {
+/// Decodes the app's line (already in `out.app_line`) as JSON (CRI's
+/// container line too).
+pub(super) fn decode_inner(json: &mut JsonScanner, ctx: &DecodeCtx<'_>, out: &mut Decoded) -> bool {
     let want = super::want_with_time(ctx.want, ctx.need_ts);
     let line_labels = &out.line_labels;
     let clash = |n: &[u8]| {
@@ -237,6 +238,7 @@ mod tests {
             need_ts,
             stream: &stream,
             label_values: true,
+            now_ns: 0,
         };
         let ok = d.decode(super::super::Format::Fly, line.as_bytes(), &ctx, &mut out);
         (ok, out)

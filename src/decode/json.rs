@@ -114,6 +114,19 @@ impl Want {
         matches!(self, Want::Nothing)
     }
 
+    /// Whether the field `name` is wanted.
+    pub fn wants(&self, name: &str) -> bool {
+        self.wants_bytes(name.as_bytes())
+    }
+
+    pub fn wants_bytes(&self, name: &[u8]) -> bool {
+        match self {
+            Want::All => true,
+            Want::Names(v) => v.iter().any(|n| n.as_bytes() == name),
+            Want::Nothing => false,
+        }
+    }
+
     /// Whether any wanted name lies below the object prefix `p` (`p_…`).
     fn wants_below(&self, p: &[u8]) -> bool {
         match self {

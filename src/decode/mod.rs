@@ -7,13 +7,19 @@
 //! still passed on, with no decoded fields (envelope labels such as Fly's
 //! `region` stay when the envelope itself decoded).
 
+pub mod apache;
+pub mod clf;
+pub mod cri;
 pub mod custom;
 pub mod detect;
 pub mod fly;
 pub mod json;
 pub mod logfmt;
 pub mod nginx;
+pub mod python;
+pub mod syslog;
 
+use crate::framing::RecordStart;
 use crate::record::{Fields, Labels};
 pub use json::Want;
 
@@ -30,14 +36,26 @@ pub enum Format {
     Fly,
     /// nginx combined log format, with an optional trailing `$request_time`.
     Nginx,
+    /// Apache common and combined log formats.
+    Apache,
+    /// syslog, RFC 5424 and RFC 3164, with or without `<PRI>`.
+    Syslog,
+    /// Python `logging` lines, tracebacks joined to their record.
+    Python,
+    /// Kubernetes CRI container logs, partial lines joined.
+    Cri,
 }
 
 impl Format {
     /// Every built-in format, in detection priority order.
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 9] = [
         Format::Fly,
         Format::Json,
+        Format::Cri,
         Format::Nginx,
+        Format::Apache,
+        Format::Syslog,
+        Format::Python,
         Format::Logfmt,
         Format::Raw,
     ];
@@ -49,6 +67,10 @@ impl Format {
             Format::Logfmt => "logfmt",
             Format::Fly => "fly",
             Format::Nginx => "nginx",
+            Format::Apache => "apache",
+            Format::Syslog => "syslog",
+            Format::Python => "python",
+            Format::Cri => "cri",
         }
     }
 
@@ -62,12 +84,44 @@ impl Format {
             Format::Fly => {
                 "Fly.io log-shipper envelope, flyctl logs --json, flyctl logs plain output"
             }
-            Format::Nginx => "nginx/apache combined log, optional trailing $request_time",
+            Format::Nginx => "nginx combined log, optional trailing $request_time",
+            Format::Apache => "Apache common or combined log",
+            Format::Syslog => "syslog: RFC 5424, RFC 3164 (BSD), /var/log/syslog files",
+            Format::Python => "Python logging default formats, tracebacks joined",
+            Format::Cri => "Kubernetes CRI container logs, partial lines joined",
         }
     }
 
     pub fn from_name(name: &str) -> Option<Format> {
         Format::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// Envelope formats: each line carries the app's own line (what the
+    /// query sees) and stream labels of its own.
+    pub fn is_envelope(self) -> bool {
+        matches!(self, Format::Fly | Format::Cri)
+    }
+
+    /// The reader framing reads from: formats that join lines before
+    /// framing wrap the input.
+    pub fn join_lines(
+        self,
+        input: Box<dyn std::io::Read + Send>,
+        max_line: usize,
+    ) -> Box<dyn std::io::Read + Send> {
+        match self {
+            Format::Cri => Box::new(cri::PartialJoiner::new(input, max_line)),
+            _ => input,
+        }
+    }
+
+    /// For multi-line formats: where a record starts (the framing joins
+    /// the lines in between). `None`: every line is a record.
+    pub fn record_start(self) -> Option<&'static RecordStart> {
+        match self {
+            Format::Python => Some(&python::RECORD_START),
+            _ => None,
+        }
     }
 }
 
@@ -138,6 +192,9 @@ pub struct DecodeCtx<'a> {
     /// Read values as LogQL labels: Loki blanks a JSON string holding
     /// U+FFFD. Metrics read values as data and keep them.
     pub label_values: bool,
+    /// The clock for times without a year (RFC 3164 syslog): when the line
+    /// was read, so a December line read in January is last year's.
+    pub now_ns: i64,
 }
 
 /// Field names, in priority order, that carry a JSON record's event time.
@@ -148,6 +205,8 @@ pub const TIME_FIELDS: [&str; 3] = ["timestamp", "time", "ts"];
 pub struct Decoder {
     json: json::JsonScanner,
     fly: fly::FlyScratch,
+    clf: clf::Scratch,
+    syslog: syslog::Scratch,
 }
 
 impl Decoder {
@@ -170,7 +229,11 @@ impl Decoder {
             Format::Json => decode_json(&mut self.json, line, ctx, out),
             Format::Logfmt => logfmt::decode(line, ctx, out),
             Format::Fly => fly::decode(&mut self.fly, &mut self.json, line, ctx, out),
-            Format::Nginx => nginx::decode(line, ctx, out),
+            Format::Nginx => nginx::decode(&mut self.clf, line, ctx, out),
+            Format::Apache => apache::decode(&mut self.clf, line, ctx, out),
+            Format::Syslog => syslog::decode(&mut self.syslog, line, ctx, out),
+            Format::Python => python::decode(line, ctx, out),
+            Format::Cri => cri::decode(&mut self.json, line, ctx, out),
         }
     }
 

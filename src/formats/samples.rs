@@ -47,9 +47,10 @@ fn check_one(
         need_ts: true,
         stream: &stream,
         label_values: true,
+        now_ns,
     };
     let mut out = Decoded::default();
-    match custom::decode(fmt, scratch, s.line.as_bytes(), &ctx, now_ns, &mut out) {
+    match custom::decode(fmt, scratch, s.line.as_bytes(), &ctx, &mut out) {
         Outcome::Malformed => return Err(why_not(fmt, &s.line)),
         Outcome::RecordBadTime if s.timestamp.is_some() || fmt.timestamp.is_some() => {
             let field = fmt.timestamp.as_ref().map_or("", |t| t.field.as_str());

@@ -7,7 +7,7 @@
 //! roles read what they expect. `seconds` and `ms` also set `latency_ms`,
 //! the field the metrics latency role reads first.
 
-use crate::decode::nginx::seconds_text_to_ms;
+use crate::decode::clf::seconds_text_to_ms;
 use crate::logql::label_filter::parse_bytes;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

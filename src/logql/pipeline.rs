@@ -205,7 +205,7 @@ impl CompiledQuery {
     }
 
     fn needs_decode(&self, format: Format) -> bool {
-        format == Format::Fly || !self.stages.is_empty() || self.need_ts || self.all_labels
+        format.is_envelope() || !self.stages.is_empty() || self.need_ts || self.all_labels
     }
 }
 
@@ -382,11 +382,13 @@ impl<'q> Exec<'q> {
         self.replaced = false;
         self.materialized = false;
         self.ts = arrival_ns;
-        let fly = input.format == Format::Fly;
-        if !input.selected && !fly {
+        // Envelope lines carry their own stream labels and app line: the
+        // selector and line filters are checked once decoded.
+        let envelope = input.format.is_envelope();
+        if !input.selected && !envelope {
             return false;
         }
-        if !fly && !q.pre_filters.iter().all(|f| f.matches(raw)) {
+        if !envelope && !q.pre_filters.iter().all(|f| f.matches(raw)) {
             return false;
         }
         if q.needs_decode(input.format) {
@@ -396,6 +398,7 @@ impl<'q> Exec<'q> {
                 need_ts,
                 stream: &input.labels,
                 label_values: true,
+                now_ns: arrival_ns,
             };
             let ok = self.decoder.decode(input.format, raw, &ctx, &mut self.dec);
             self.stats.decoded += 1;
@@ -408,7 +411,7 @@ impl<'q> Exec<'q> {
         } else {
             self.dec.reset();
         }
-        if fly && !self.selects_decoded(input, raw) {
+        if envelope && !self.selects_decoded(input, raw) {
             return false;
         }
         if let Some((start, end)) = self.time_range {

@@ -1,0 +1,328 @@
+//! The built-in formats end to end, on sample lines from each format's own
+//! documentation (`fixtures/formats/`, see its README): the fields and
+//! event times `nagare filter --format NAME --output jsonl` gives, format
+//! detection, and bad input (kept, counted as malformed, never a panic).
+
+mod common;
+
+use std::io::Write;
+use std::process::{Output, Stdio};
+
+use common::*;
+use serde_json::Value;
+
+fn fixture(name: &str) -> String {
+    format!("{}/fixtures/formats/{name}.log", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn jsonl(out: &Output) -> Vec<Value> {
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
+    String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The records of a fixture read as `format`, in logcli's JSON Lines shape.
+fn records(format: &str, query: &str) -> Vec<Value> {
+    jsonl(&filter([
+        "--format",
+        format,
+        "--output",
+        "jsonl",
+        query,
+        &fixture(format),
+    ]))
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn label<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
+    v["labels"][name].as_str()
+}
+
+fn run_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = nagare()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+#[test]
+fn apache_common_and_combined() {
+    let r = records("apache", "|= \"\"");
+    assert_eq!(r.len(), 3);
+    let common = &r[0];
+    assert_eq!(label(common, "remote_addr"), Some("127.0.0.1"));
+    assert_eq!(label(common, "user"), Some("frank"));
+    assert_eq!(label(common, "method"), Some("GET"));
+    assert_eq!(label(common, "path"), Some("/apache_pb.gif"));
+    assert_eq!(label(common, "protocol"), Some("HTTP/1.0"));
+    assert_eq!(label(common, "status"), Some("200"));
+    assert_eq!(label(common, "bytes"), Some("2326"));
+    assert_eq!(common["timestamp"], "2000-10-10T20:55:36Z");
+    let combined = &r[1];
+    assert_eq!(
+        label(combined, "referer"),
+        Some("http://www.example.com/start.html")
+    );
+    assert_eq!(
+        label(combined, "user_agent"),
+        Some("Mozilla/4.08 [en] (Win98; I ;Nav)")
+    );
+    let search = &r[2];
+    assert_eq!(label(search, "q"), Some("café bar"));
+    assert_eq!(label(search, "page"), Some("2"));
+    assert_eq!(label(search, "bytes"), Some("0"));
+    assert_eq!(label(search, "user"), None);
+    // Fields are labels at once: no parser stage.
+    assert_eq!(records("apache", "| status >= 400").len(), 1);
+}
+
+#[test]
+fn syslog_rfc3164_and_rfc5424_examples() {
+    let r = records("syslog", "|= \"\"");
+    assert_eq!(r.len(), 8);
+    let su = &r[0];
+    assert_eq!(label(su, "facility"), Some("auth"));
+    assert_eq!(label(su, "severity"), Some("crit"));
+    assert_eq!(label(su, "hostname"), Some("mymachine"));
+    assert_eq!(label(su, "app_name"), Some("su"));
+    assert_eq!(
+        label(su, "message"),
+        Some("'su root' failed for lonvick on /dev/pts/8")
+    );
+    // No year in RFC 3164: the latest one not in the future.
+    let ts = su["timestamp"].as_str().unwrap();
+    assert!(ts.ends_with("-10-11T22:14:15Z"), "{ts}");
+    let year: i64 = ts[..4].parse().unwrap();
+    let now = chrono::Utc::now();
+    let this_year = chrono::Datelike::year(&now) as i64;
+    assert!(year == this_year || year == this_year - 1, "{ts}");
+
+    assert_eq!(label(&r[1], "hostname"), Some("10.0.0.99"));
+    assert_eq!(label(&r[1], "message"), Some("Use the BFG!"));
+    assert_eq!(label(&r[3], "facility"), Some("kern"));
+    assert_eq!(label(&r[3], "severity"), Some("emerg"));
+
+    let rfc5424 = &r[4];
+    assert_eq!(label(rfc5424, "hostname"), Some("mymachine.example.com"));
+    assert_eq!(label(rfc5424, "msgid"), Some("ID47"));
+    assert_eq!(label(rfc5424, "procid"), None);
+    assert_eq!(
+        label(rfc5424, "message"),
+        Some("'su root' failed for lonvick on /dev/pts/8")
+    );
+    assert_eq!(rfc5424["timestamp"], "2003-10-11T22:14:15.003Z");
+    assert_eq!(label(&r[5], "procid"), Some("8710"));
+    assert_eq!(r[5]["timestamp"], "2003-08-24T12:14:15.000003Z");
+    let sd = &r[6];
+    assert_eq!(label(sd, "facility"), Some("local4"));
+    assert_eq!(label(sd, "severity"), Some("notice"));
+    assert_eq!(label(sd, "sd_exampleSDID_32473_iut"), Some("3"));
+    assert_eq!(
+        label(sd, "sd_exampleSDID_32473_eventSource"),
+        Some("Application")
+    );
+    assert_eq!(label(sd, "sd_exampleSDID_32473_eventID"), Some("1011"));
+    assert_eq!(
+        label(sd, "message"),
+        Some("An application event log entry...")
+    );
+    assert_eq!(label(&r[7], "sd_examplePriority_32473_class"), Some("high"));
+    assert_eq!(label(&r[7], "message"), None);
+
+    let errs = records("syslog", r#"| sd_exampleSDID_32473_eventID = "1011""#);
+    assert_eq!(errs.len(), 2);
+}
+
+#[test]
+fn syslog_files_without_pri() {
+    let input = b"May  6 10:30:45 web-1 sshd[4242]: Accepted publickey for deploy\n\
+2026-05-06T10:30:46.123456+00:00 web-1 kernel: eth0: link up\n";
+    let r = jsonl(&run_stdin(
+        &["filter", "--format", "syslog", "--output", "jsonl"],
+        input,
+    ));
+    assert_eq!(r.len(), 2);
+    assert_eq!(label(&r[0], "app_name"), Some("sshd"));
+    assert_eq!(label(&r[0], "procid"), Some("4242"));
+    assert_eq!(label(&r[0], "hostname"), Some("web-1"));
+    assert_eq!(label(&r[1], "app_name"), Some("kernel"));
+    assert_eq!(label(&r[1], "message"), Some("eth0: link up"));
+    assert_eq!(r[1]["timestamp"], "2026-05-06T10:30:46.123456Z");
+}
+
+#[test]
+fn python_records_with_tracebacks() {
+    let r = records("python", "|= \"\"");
+    assert_eq!(r.len(), 11, "21 lines, two tracebacks joined");
+    assert_eq!(label(&r[0], "logger"), Some("simple_example"));
+    assert_eq!(label(&r[0], "level"), Some("DEBUG"));
+    assert_eq!(label(&r[0], "message"), Some("debug message"));
+    assert_eq!(r[0]["timestamp"], "2005-03-19T15:10:26.618Z");
+    let tb = &r[5];
+    assert_eq!(label(tb, "exc_type"), Some("ZeroDivisionError"));
+    assert_eq!(label(tb, "exc_message"), Some("division by zero"));
+    let line = tb["line"].as_str().unwrap();
+    assert!(line.starts_with("2005-03-19 15:10:26,801 - simple_example - ERROR - division failed\nTraceback (most recent call last):\n"));
+    assert!(line.ends_with("ZeroDivisionError: division by zero"));
+    assert_eq!(label(&r[9], "logger"), Some("root"));
+    assert_eq!(
+        label(&r[9], "message"),
+        Some("And non-ASCII stuff, too, like Øresund and Malmö")
+    );
+    let flask = &r[10];
+    assert_eq!(label(flask, "module"), Some("app"));
+    assert_eq!(label(flask, "level"), Some("ERROR"));
+    assert_eq!(label(flask, "exc_type"), Some("sqlite3.OperationalError"));
+    assert_eq!(flask["timestamp"], "2005-03-19T15:10:27.01Z");
+
+    // Raw output prints a record as written, traceback and all.
+    let out = filter([
+        "--format",
+        "python",
+        "|= \"ZeroDivisionError\"",
+        &fixture("python"),
+    ]);
+    assert_eq!(stdout(&out).lines().count(), 6);
+    let locked = records("python", "|= \"database is locked\" | level = \"ERROR\"");
+    assert_eq!(locked.len(), 1);
+}
+
+#[test]
+fn cri_partial_lines_are_joined() {
+    let r = records("cri", "|= \"\"");
+    assert_eq!(r.len(), 3);
+    assert_eq!(r[0]["line"], "The content of the log entry 1");
+    assert_eq!(label(&r[0], "stream"), Some("stdout"));
+    assert_eq!(label(&r[0], "tag"), Some("F"));
+    assert_eq!(r[0]["timestamp"], "2016-10-06T00:17:09.669794202Z");
+    assert_eq!(
+        r[1]["line"],
+        "First line of log entry 2Second line of the log entry 2Last line of the log entry 2"
+    );
+    assert_eq!(r[1]["timestamp"], "2016-10-06T00:17:09.669794202Z");
+    // A JSON container line is decoded too; stream is a stream label.
+    let errs = records("cri", r#"{stream="stderr"} | status >= 500"#);
+    assert_eq!(errs.len(), 1);
+    assert_eq!(label(&errs[0], "path"), Some("/v1/search"));
+    assert_eq!(label(&errs[0], "level"), Some("error"));
+    // Line filters see the container's line, not the CRI prefix.
+    assert_eq!(records("cri", "!= \"stdout\"").len(), 3);
+}
+
+#[test]
+fn each_fixture_is_detected() {
+    for name in [
+        "json", "logfmt", "fly", "nginx", "apache", "syslog", "python", "cri",
+    ] {
+        let out = nagare()
+            .env("RUST_LOG", "info")
+            .args(["filter", "-v", "|= \"\"", &fixture(name)])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(&format!("format=\"{name}\"")), "{name}: {err}");
+    }
+}
+
+#[test]
+fn lines_that_do_not_match_are_kept_and_counted() {
+    let cases: [(&str, &[u8]); 5] = [
+        (
+            "apache",
+            b"127.0.0.1 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.0\" 200 5\nnot apache\n",
+        ),
+        (
+            "syslog",
+            b"<34>Oct 11 22:14:15 host su: ok\nnot syslog\n<34>1 2003-10-11T22:14:15Z h a - - [bad\n",
+        ),
+        (
+            "python",
+            b"stray line before any record\nERROR:root:boom\n  continuation\n",
+        ),
+        ("cri", b"2016-10-06T00:17:09Z stdout F ok\nnot cri\n"),
+        ("nginx", b"not nginx\n"),
+    ];
+    for (format, input) in cases {
+        let out = run_stdin(&["metrics", "--format", format, "--output", "json"], input);
+        assert_eq!(out.status.code(), Some(0), "{format}: {}", stderr(&out));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let lines = v["lines"].as_u64().unwrap();
+        let malformed = v["malformed"].as_u64().unwrap();
+        let records = v["records"].as_u64().unwrap();
+        assert_eq!(records + malformed, lines, "{format}: {v}");
+        let want_malformed = match format {
+            "syslog" => 2,
+            _ => 1,
+        };
+        assert_eq!(malformed, want_malformed, "{format}: {v}");
+        // Kept: a raw line filter still sees them.
+        let out = run_stdin(&["filter", "--format", format, "|= \"not \""], input);
+        if format != "python" {
+            assert_eq!(stdout(&out).lines().count(), 1, "{format}");
+        }
+    }
+}
+
+/// Deterministic garbage: bytes that stress the parsers (brackets, digits,
+/// quotes, separators, invalid UTF-8) in lines of every length.
+fn garbage(seed: u64, lines: usize) -> Vec<u8> {
+    const ALPHABET: &[u8] =
+        b"<>[]{}\"\\:=- 0123456789TZ.,/+-PFstdoutrerrOctMay\xff\xfe\xc3\xef\xbb\xbf\t\r";
+    let mut x = seed;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut out = Vec::new();
+    for _ in 0..lines {
+        let len = (next() % 120) as usize;
+        for _ in 0..len {
+            out.push(ALPHABET[(next() % ALPHABET.len() as u64) as usize]);
+        }
+        out.push(b'\n');
+    }
+    out
+}
+
+#[test]
+fn garbage_bytes_never_panic() {
+    let mut input = garbage(0x9e37_79b9_7f4a_7c15, 3000);
+    // Valid lines of every format in between, so decoders get past their
+    // first checks.
+    for name in ["apache", "syslog", "python", "cri", "nginx"] {
+        input.extend(std::fs::read(fixture(name)).unwrap());
+        input.extend(garbage(name.len() as u64 + 1, 200));
+    }
+    for format in [
+        "auto", "apache", "nginx", "syslog", "python", "cri", "json", "logfmt", "fly",
+    ] {
+        for args in [
+            vec!["filter", "--format", format, "--output", "jsonl"],
+            vec!["metrics", "--format", format, "--output", "json"],
+        ] {
+            let out = run_stdin(&args, &input);
+            assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+            assert!(!stderr(&out).contains("panicked"), "{args:?}");
+        }
+    }
+}
