@@ -111,6 +111,7 @@ impl CompiledQuery {
                 Stage::LineFormat(t) => {
                     let tpl = compile_template(t, 0)?;
                     names.extend(tpl.fields());
+                    all |= tpl.reads_all_labels();
                     StageExec::LineFormat(tpl)
                 }
                 Stage::LabelFormat(ops) => {
@@ -125,8 +126,9 @@ impl CompiledQuery {
                                 }
                             }
                             LabelFormatOp::Template { dst, template } => {
-                                let t = compile_template(template, 0)?;
+                                let t = compile_template(template, 0)?.named("label");
                                 names.extend(t.fields());
+                                all |= t.reads_all_labels();
                                 LabelFormatExec::Template {
                                     dst: dst.clone(),
                                     t,
@@ -208,6 +210,9 @@ impl CompiledQuery {
         format == Format::Fly || !self.stages.is_empty() || self.need_ts || self.all_labels
     }
 }
+
+/// Loki's `errTemplateFormat`.
+const TEMPLATE_FORMAT_ERR: &str = "TemplateFormatErr";
 
 fn compile_template(src: &str, pos: usize) -> Result<Template, CompileError> {
     Template::parse(src).map_err(|(at, msg)| {
@@ -346,6 +351,29 @@ impl TemplateData for View<'_> {
     }
     fn timestamp_ns(&self) -> i64 {
         self.ts
+    }
+    fn for_each_label<'s>(&'s self, f: &mut dyn FnMut(&'s str, &'s str)) {
+        if !self.materialized {
+            for (n, v) in self.stream.iter() {
+                if !self.dec.fields.contains(n) && !self.dec.line_labels.contains(n) {
+                    f(n, v);
+                }
+            }
+            for (n, v) in self.dec.line_labels.iter() {
+                if !self.dec.fields.contains(n) {
+                    f(n, v);
+                }
+            }
+        }
+        for (n, v) in self.dec.fields.iter() {
+            f(n, v);
+        }
+        if let Some(e) = *self.err {
+            f("__error__", e);
+            if !self.details.is_empty() {
+                f("__error_details__", self.details);
+            }
+        }
     }
 }
 
@@ -564,10 +592,15 @@ impl<'q> Exec<'q> {
                     line,
                     ts: self.ts,
                 };
-                t.render(&view, &mut self.render);
-                self.line_buf.clear();
-                self.line_buf.extend_from_slice(self.render.as_bytes());
-                self.replaced = true;
+                match t.render(&view, &mut self.render) {
+                    Ok(()) => {
+                        self.line_buf.clear();
+                        self.line_buf.extend_from_slice(self.render.as_bytes());
+                        self.replaced = true;
+                    }
+                    // As Loki: the line is kept and the error recorded.
+                    Err(e) => self.set_template_error(&e),
+                }
                 true
             }
             StageExec::LabelFormat(ops) => {
@@ -600,8 +633,11 @@ impl<'q> Exec<'q> {
                                 line,
                                 ts: self.ts,
                             };
-                            t.render(&view, &mut self.render);
-                            self.dec.fields.set(dst, &self.render);
+                            match t.render(&view, &mut self.render) {
+                                Ok(()) => self.dec.fields.set(dst, &self.render),
+                                // As Loki: the label is left as it was.
+                                Err(e) => self.set_template_error(&e),
+                            }
                         }
                     }
                 }
@@ -637,6 +673,14 @@ impl<'q> Exec<'q> {
                 true
             }
         }
+    }
+
+    /// A template that fails to execute sets `__error__` as Loki's does,
+    /// with Go's message as the details.
+    fn set_template_error(&mut self, details: &str) {
+        self.err = Some(TEMPLATE_FORMAT_ERR);
+        self.err_details.clear();
+        self.err_details.push_str(details);
     }
 
     /// Copies stream and line labels into the field table, which from then
