@@ -103,6 +103,34 @@ impl Template {
         all
     }
 
+    /// Whether the template calls the function `name` anywhere.
+    pub fn calls(&self, name: &str) -> bool {
+        fn arg(a: &Arg, name: &str) -> bool {
+            match a {
+                Arg::Ident(n) => n == name,
+                Arg::Pipe(p) => pipe(p, name),
+                Arg::Chain(node, _) => arg(node, name),
+                _ => false,
+            }
+        }
+        fn pipe(p: &Pipe, name: &str) -> bool {
+            p.cmds.iter().any(|c| c.args.iter().any(|a| arg(a, name)))
+        }
+        fn nodes(ns: &[Node], name: &str) -> bool {
+            ns.iter().any(|n| match n {
+                Node::Action(p) => pipe(p, name),
+                Node::If(b) | Node::With(b) | Node::Range(b) => {
+                    pipe(&b.pipe, name)
+                        || nodes(&b.list, name)
+                        || b.else_list.as_deref().is_some_and(|e| nodes(e, name))
+                }
+                Node::Template { pipe: p, .. } => p.as_ref().is_some_and(|p| pipe(p, name)),
+                _ => false,
+            })
+        }
+        nodes(&self.tree.root, name) || self.tree.defines.values().any(|b| nodes(b, name))
+    }
+
     /// Renders into `out` (cleared first). On an execution error (Go's
     /// text, e.g. `template: line:1:2: executing "line" at <div 1 0>:
     /// error calling div: runtime error: integer divide by zero`), `out`

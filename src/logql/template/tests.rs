@@ -283,6 +283,12 @@ fn fields_are_reported() {
         vec!["a", "b", "c", "d", "e", "f", "g", "h", "i"]
     );
     assert!(!t.reads_all_labels());
+    assert!(
+        Template::parse(r#"{{ if 1 }}{{ (__timestamp__).Unix }}{{ end }}"#)
+            .unwrap()
+            .calls("__timestamp__")
+    );
+    assert!(!t.calls("__timestamp__"));
     assert!(Template::parse(r#"{{ index . "x" }}"#)
         .unwrap()
         .reads_all_labels());
