@@ -86,6 +86,8 @@ impl CompiledQuery {
         let mut stages = Vec::new();
         let mut names: Vec<String> = Vec::new();
         let mut all = opts.all_labels;
+        // `__timestamp__` in a template needs the event time decoded.
+        let mut need_ts = opts.need_ts;
         for stage in &expr.stages {
             let exec = match stage {
                 Stage::LineFilter(f) => {
@@ -111,6 +113,8 @@ impl CompiledQuery {
                 Stage::LineFormat(t) => {
                     let tpl = compile_template(t, 0)?;
                     names.extend(tpl.fields());
+                    all |= tpl.reads_all_labels();
+                    need_ts |= tpl.calls("__timestamp__");
                     StageExec::LineFormat(tpl)
                 }
                 Stage::LabelFormat(ops) => {
@@ -125,8 +129,10 @@ impl CompiledQuery {
                                 }
                             }
                             LabelFormatOp::Template { dst, template } => {
-                                let t = compile_template(template, 0)?;
+                                let t = compile_template(template, 0)?.named("label");
                                 names.extend(t.fields());
+                                all |= t.reads_all_labels();
+                                need_ts |= t.calls("__timestamp__");
                                 LabelFormatExec::Template {
                                     dst: dst.clone(),
                                     t,
@@ -163,7 +169,7 @@ impl CompiledQuery {
             pre_filters,
             stages,
             want,
-            need_ts: opts.need_ts,
+            need_ts,
             all_labels: opts.all_labels,
         })
     }
@@ -208,6 +214,9 @@ impl CompiledQuery {
         format.is_envelope() || !self.stages.is_empty() || self.need_ts || self.all_labels
     }
 }
+
+/// Loki's `errTemplateFormat`.
+const TEMPLATE_FORMAT_ERR: &str = "TemplateFormatErr";
 
 fn compile_template(src: &str, pos: usize) -> Result<Template, CompileError> {
     Template::parse(src).map_err(|(at, msg)| {
@@ -346,6 +355,56 @@ impl TemplateData for View<'_> {
     }
     fn timestamp_ns(&self) -> i64 {
         self.ts
+    }
+    fn for_each_label<'s>(&'s self, f: &mut dyn FnMut(&'s str, &'s str)) {
+        if !self.materialized {
+            for (n, v) in self.stream.iter() {
+                if !self.dec.fields.contains(n) && !self.dec.line_labels.contains(n) {
+                    f(n, v);
+                }
+            }
+            for (n, v) in self.dec.line_labels.iter() {
+                if !self.dec.fields.contains(n) {
+                    f(n, v);
+                }
+            }
+        }
+        for (n, v) in self.dec.fields.iter() {
+            f(n, v);
+        }
+        if let Some(e) = *self.err {
+            f("__error__", e);
+            if !self.details.is_empty() {
+                f("__error_details__", self.details);
+            }
+        }
+    }
+}
+
+/// The labels of a record frozen at one point of a `label_format` stage.
+struct Snapshot<'a> {
+    labels: &'a [(String, String)],
+    line: &'a [u8],
+    ts: i64,
+}
+
+impl TemplateData for Snapshot<'_> {
+    fn label(&self, name: &str) -> Option<&str> {
+        self.labels
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+    fn line(&self) -> &[u8] {
+        self.line
+    }
+    fn timestamp_ns(&self) -> i64 {
+        self.ts
+    }
+    fn for_each_label<'s>(&'s self, f: &mut dyn FnMut(&'s str, &'s str)) {
+        for (n, v) in self.labels {
+            f(n, v);
+        }
     }
 }
 
@@ -567,14 +626,27 @@ impl<'q> Exec<'q> {
                     line,
                     ts: self.ts,
                 };
-                t.render(&view, &mut self.render);
-                self.line_buf.clear();
-                self.line_buf.extend_from_slice(self.render.as_bytes());
-                self.replaced = true;
+                match t.render(&view, &mut self.render) {
+                    Ok(()) => {
+                        self.line_buf.clear();
+                        self.line_buf.extend_from_slice(self.render.as_bytes());
+                        self.replaced = true;
+                    }
+                    // As Loki: the line is kept and the error recorded.
+                    Err(e) => self.set_template_error(&e),
+                }
                 true
             }
             StageExec::LabelFormat(ops) => {
                 self.materialize(input);
+                // Loki renders every template of one stage against the
+                // labels as they were at its first template: a template
+                // does not see what an earlier one in the stage set.
+                let templates = ops
+                    .iter()
+                    .filter(|o| matches!(o, LabelFormatExec::Template { .. }))
+                    .count();
+                let mut snapshot: Option<Vec<(String, String)>> = None;
                 for op in ops {
                     match op {
                         LabelFormatExec::Rename { dst, src } => {
@@ -603,8 +675,28 @@ impl<'q> Exec<'q> {
                                 line,
                                 ts: self.ts,
                             };
-                            t.render(&view, &mut self.render);
-                            self.dec.fields.set(dst, &self.render);
+                            let rendered = if templates > 1 {
+                                let labels = snapshot.get_or_insert_with(|| {
+                                    let mut v = Vec::new();
+                                    view.for_each_label(&mut |n, val| {
+                                        v.push((n.to_string(), val.to_string()))
+                                    });
+                                    v
+                                });
+                                let snap = Snapshot {
+                                    labels,
+                                    line,
+                                    ts: self.ts,
+                                };
+                                t.render(&snap, &mut self.render)
+                            } else {
+                                t.render(&view, &mut self.render)
+                            };
+                            match rendered {
+                                Ok(()) => self.dec.fields.set(dst, &self.render),
+                                // As Loki: the label is left as it was.
+                                Err(e) => self.set_template_error(&e),
+                            }
                         }
                     }
                 }
@@ -640,6 +732,14 @@ impl<'q> Exec<'q> {
                 true
             }
         }
+    }
+
+    /// A template that fails to execute sets `__error__` as Loki's does,
+    /// with Go's message as the details.
+    fn set_template_error(&mut self, details: &str) {
+        self.err = Some(TEMPLATE_FORMAT_ERR);
+        self.err_details.clear();
+        self.err_details.push_str(details);
     }
 
     /// Copies stream and line labels into the field table, which from then
@@ -919,5 +1019,65 @@ mod tests {
             ),
             vec!["/v1/x 503"]
         );
+    }
+
+    #[test]
+    fn template_errors_set_template_format_err() {
+        // Loki's LineFormatter: on an execution error the line is kept and
+        // __error__/__error_details__ say why.
+        let out = run(
+            r#"| json | line_format "{{ div 1 0 }}""#,
+            Format::Raw,
+            &[],
+            &[r#"{"a":"1"}"#],
+        );
+        assert_eq!(out[0].0, r#"{"a":"1"}"#);
+        let labels = &out[0].1;
+        assert!(labels.contains(&("__error__".into(), "TemplateFormatErr".into())));
+        assert!(labels.contains(&(
+            "__error_details__".into(),
+            r#"template: line:1:3: executing "line" at <div 1 0>: error calling div: runtime error: integer divide by zero"#.into()
+        )));
+        // label_format leaves the label as it was; its template is "label".
+        let out = run(
+            r#"| json | label_format a="{{ div 1 0 }}""#,
+            Format::Raw,
+            &[],
+            &[r#"{"a":"1"}"#],
+        );
+        let labels = &out[0].1;
+        assert!(labels.contains(&("a".into(), "1".into())));
+        assert!(labels.iter().any(|(n, v)| n == "__error_details__"
+            && v.starts_with(r#"template: label:1:3: executing "label""#)));
+        // A string filter on __error__ drops such lines, as in Loki.
+        assert!(printed(
+            r#"| json | line_format "{{ div 1 0 }}" | __error__="""#,
+            &[r#"{"a":"1"}"#]
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn label_format_templates_see_the_labels_of_the_stage_start() {
+        // Loki builds one label map per label_format stage.
+        let out = run(
+            r#"| json | label_format x="{{.a}}2", y="<{{.x}}>" | label_format z="{{.x}}""#,
+            Format::Raw,
+            &[],
+            &[r#"{"a":"1"}"#],
+        );
+        let labels = &out[0].1;
+        assert!(labels.contains(&("x".into(), "12".into())));
+        assert!(labels.contains(&("y".into(), "<>".into())));
+        assert!(labels.contains(&("z".into(), "12".into())));
+    }
+
+    #[test]
+    fn templates_reading_every_label_get_them() {
+        let out = printed(
+            r#"| json | line_format "{{ range $k, $v := . }}{{ $k }}={{ $v }};{{ end }}""#,
+            &[r#"{"b":"2","a":"1"}"#],
+        );
+        assert_eq!(out, vec!["a=1;b=2;"]);
     }
 }
