@@ -110,6 +110,10 @@ impl<R: Read> Chunker<R> {
             if let Some(p) = memchr::memchr(b'\n', &buf[..k]) {
                 self.carry.extend_from_slice(&buf[p + 1..k]);
                 self.skipping = false;
+                self.handed += p as u64 + 1;
+            } else {
+                // Skipped bytes count, so later offsets stay true.
+                self.handed += k as u64;
             }
         }
         self.skipping = false;
@@ -176,6 +180,21 @@ impl<R: Read> Chunker<R> {
                     }
                 };
                 if let Some(end) = cut {
+                    // A buffer grown for an earlier long line can hold a
+                    // whole line over the limit: it is cut all the same,
+                    // so the answer never depends on buffer history.
+                    if end > self.max_line {
+                        if let Some((s, e)) = first_overlong_line(&buf[..end], self.max_line) {
+                            if s > 0 {
+                                self.carry.extend_from_slice(&buf[s..n]);
+                                self.handed += s as u64;
+                                return Ok(Some((ChunkKind::Lines, s)));
+                            }
+                            self.carry.extend_from_slice(&buf[e..n]);
+                            self.handed += e as u64;
+                            return Ok(Some((ChunkKind::Truncated, self.max_line)));
+                        }
+                    }
                     self.carry.extend_from_slice(&buf[end..n]);
                     self.handed += end as u64;
                     return Ok(Some((ChunkKind::Lines, end)));
@@ -220,6 +239,19 @@ impl<R: Read> Chunker<R> {
             }
         }
     }
+}
+
+/// The first line of `chunk` (whole lines) longer than `max_line` bytes
+/// without its newline: its start and the offset just past its newline.
+fn first_overlong_line(chunk: &[u8], max_line: usize) -> Option<(usize, usize)> {
+    let mut start = 0;
+    for nl in memchr::memchr_iter(b'\n', chunk) {
+        if nl - start > max_line {
+            return Some((start, nl + 1));
+        }
+        start = nl + 1;
+    }
+    None
 }
 
 /// Iterates the lines of a chunk without their terminators (`\n`, `\r\n`).
@@ -358,6 +390,64 @@ mod tests {
             .flat_map(|(_, b)| b.clone())
             .collect();
         assert_eq!(text, b"short\nafter\n");
+    }
+
+    /// A buffer grown by one long line must not let a later long line
+    /// through whole, and offsets count the skipped bytes: both used to
+    /// depend on which recycled buffer a chunk got.
+    #[test]
+    fn long_lines_are_cut_whatever_the_buffer_and_offsets_stay_true() {
+        let long = |c: u8, n: usize| {
+            let mut v = vec![c; n];
+            v.push(b'\n');
+            v
+        };
+        let max = 1000;
+        let mut input = long(b'a', 5000);
+        input.extend(long(b'b', 10));
+        input.extend(long(b'c', 1500));
+        input.extend(long(b'd', 10));
+        let mut c = Chunker::new(&input[..], max, true);
+        let mut buf = vec![0; 64 * 1024]; // bigger than every line
+        let mut got = Vec::new();
+        loop {
+            let at = c.offset();
+            match c.next_chunk(&mut buf).unwrap() {
+                Some((k, len)) => {
+                    for l in lines(&buf[..len]) {
+                        got.push((k, at, l.len(), l[0]));
+                        if k == ChunkKind::Truncated {
+                            break;
+                        }
+                    }
+                }
+                None => break,
+            }
+        }
+        assert_eq!(
+            got,
+            [
+                (ChunkKind::Truncated, 0, max, b'a'),
+                (ChunkKind::Lines, 5001, 10, b'b'),
+                (ChunkKind::Truncated, 5012, max, b'c'),
+                (ChunkKind::Lines, 6513, 10, b'd'),
+            ]
+        );
+        assert_eq!(c.offset(), input.len() as u64);
+        // The skipping path (a small buffer) counts skipped bytes too.
+        let mut c = Chunker::new(&input[..], max, true);
+        let mut buf = Vec::new();
+        let mut starts = Vec::new();
+        loop {
+            let at = c.offset();
+            match c.next_chunk(&mut buf).unwrap() {
+                Some((k, _)) if k == ChunkKind::Truncated => starts.push(at),
+                Some(_) => {}
+                None => break,
+            }
+        }
+        assert_eq!(starts, [0, 5012]);
+        assert_eq!(c.offset(), input.len() as u64);
     }
 
     #[test]
