@@ -441,7 +441,7 @@ mod tests {
         loop {
             let at = c.offset();
             match c.next_chunk(&mut buf).unwrap() {
-                Some((k, _)) if k == ChunkKind::Truncated => starts.push(at),
+                Some((ChunkKind::Truncated, _)) => starts.push(at),
                 Some(_) => {}
                 None => break,
             }
