@@ -289,6 +289,8 @@ fn collect_range(
         .into_iter()
         .map(|(labels, mut points)| {
             points.sort_by_key(|(t, _)| *t);
+            // Growth slack is up to half of every series' samples.
+            points.shrink_to_fit();
             Series { labels, points }
         })
         .collect();
@@ -363,111 +365,26 @@ fn run_metric(m: &MetricExpr, opts: &QueryOptions) -> i32 {
     } else {
         eval::steps(start, end, step)
     };
-    // Series in output order. A range query's points go into a matrix
-    // sorted by labels; a scalar (a literal query) becomes one series with
-    // no labels, as Loki's `PopulateMatrixFromScalar`. An instant vector is
-    // sorted by labels too, unless the query sorts by value (`sort`,
-    // `sort_desc`: Loki's `Sortable`), which keeps the evaluation order.
-    let mut matrix: std::collections::BTreeMap<LabelSet, Vec<(i64, f64)>> = Default::default();
-    let mut series: Vec<(LabelSet, Vec<(i64, f64)>)> = Vec::new();
-    let mut scalar: Option<(i64, f64)> = None;
-    for t in &times {
-        match eval::eval_at(m, *t, &data) {
-            Ok(Value::Scalar(v)) if opts.instant => scalar = Some((*t, v)),
-            Ok(Value::Scalar(v)) => matrix.entry(Vec::new()).or_default().push((*t, v)),
-            Ok(Value::Vector(mut v)) if opts.instant => {
-                if !eval::sorts_by_value(m) {
-                    v.sort_by(|a, b| a.0.cmp(&b.0));
-                }
-                series = v.into_iter().map(|(l, x)| (l, vec![(*t, x)])).collect();
-            }
-            Ok(Value::Vector(v)) => {
-                for (labels, x) in v {
-                    matrix.entry(labels).or_default().push((*t, x));
-                }
-            }
+    let stdout = io::stdout();
+    let mut w = ResultWriter {
+        w: io::BufWriter::with_capacity(1 << 16, stdout.lock()),
+        output: opts.output,
+        instant: opts.instant,
+        count: 0,
+    };
+    let written = match eval::single_series_range(m).filter(|_| !opts.instant) {
+        // Every output series is one collected series: evaluated and
+        // written one at a time, each freed once written.
+        Some(r) => write_per_series(&mut w, r, data, &times),
+        None => match evaluate_by_step(m, opts, &data, &times) {
+            Ok(result) => write_result(&mut w, result),
             Err(e) => {
                 eprintln!("nagare: {e}");
                 return EXIT_USAGE;
             }
-        }
-    }
-    if !opts.instant {
-        series = matrix.into_iter().collect();
-    }
-    let mut out = Vec::new();
-    match opts.output {
-        QueryOutput::Json => {
-            let result_type = match (opts.instant, scalar.is_some()) {
-                (_, true) => "scalar",
-                (true, false) => "vector",
-                (false, false) => "matrix",
-            };
-            out.extend_from_slice(b"{\"status\":\"success\",\"data\":{\"resultType\":\"");
-            out.extend_from_slice(result_type.as_bytes());
-            out.extend_from_slice(b"\",\"result\":");
-            if let Some((t, v)) = scalar {
-                out.extend_from_slice(format!("[{},\"{}\"]", ts_json(t), value_str(v)).as_bytes());
-            } else {
-                out.push(b'[');
-                for (i, (labels, pts)) in series.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    out.extend_from_slice(b"{\"metric\":");
-                    labels_json(&mut out, labels);
-                    if opts.instant {
-                        let (t, v) = pts[pts.len() - 1];
-                        out.extend_from_slice(
-                            format!(",\"value\":[{},\"{}\"]}}", ts_json(t), value_str(v))
-                                .as_bytes(),
-                        );
-                    } else {
-                        out.extend_from_slice(b",\"values\":[");
-                        for (j, (t, v)) in pts.iter().enumerate() {
-                            if j > 0 {
-                                out.push(b',');
-                            }
-                            out.extend_from_slice(
-                                format!("[{},\"{}\"]", ts_json(*t), value_str(*v)).as_bytes(),
-                            );
-                        }
-                        out.extend_from_slice(b"]}");
-                    }
-                }
-                out.push(b']');
-            }
-            out.extend_from_slice(b"}}\n");
-        }
-        QueryOutput::Table => {
-            if let Some((t, v)) = scalar {
-                out.extend_from_slice(
-                    format!(
-                        "{}  {}\n",
-                        crate::time::format_rfc3339_nano(t),
-                        value_str(v)
-                    )
-                    .as_bytes(),
-                );
-            }
-            for (labels, pts) in &series {
-                let l: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
-                out.extend_from_slice(format!("{{{}}}\n", l.join(", ")).as_bytes());
-                for (t, v) in pts {
-                    out.extend_from_slice(
-                        format!(
-                            "  {}  {}\n",
-                            crate::time::format_rfc3339_nano(*t),
-                            value_str(*v)
-                        )
-                        .as_bytes(),
-                    );
-                }
-            }
-        }
-    }
-    let mut w = io::stdout().lock();
-    if let Err(e) = w.write_all(&out).and_then(|_| w.flush()) {
+        },
+    };
+    if let Err(e) = written.and_then(|_| w.w.flush()) {
         if e.kind() != io::ErrorKind::BrokenPipe {
             eprintln!("nagare: writing output: {e}");
             return EXIT_INPUT;
@@ -477,6 +394,165 @@ fn run_metric(m: &MetricExpr, opts: &QueryOptions) -> i32 {
         EXIT_INPUT
     } else {
         EXIT_OK
+    }
+}
+
+/// What a metric query evaluated to, in output order.
+enum QueryResult {
+    Scalar(i64, f64),
+    Series(Vec<(LabelSet, Vec<(i64, f64)>)>),
+}
+
+/// Evaluates the whole expression at each step. A range query's points go
+/// into a matrix sorted by labels; a scalar (a literal query) becomes one
+/// series with no labels, as Loki's `PopulateMatrixFromScalar`. An instant
+/// vector is sorted by labels too, unless the query sorts by value (`sort`,
+/// `sort_desc`: Loki's `Sortable`), which keeps the evaluation order.
+fn evaluate_by_step(
+    m: &MetricExpr,
+    opts: &QueryOptions,
+    data: &RangeData,
+    times: &[i64],
+) -> Result<QueryResult, eval::EvalError> {
+    let mut matrix: std::collections::BTreeMap<LabelSet, Vec<(i64, f64)>> = Default::default();
+    let mut series: Vec<(LabelSet, Vec<(i64, f64)>)> = Vec::new();
+    for t in times {
+        match eval::eval_at(m, *t, data)? {
+            Value::Scalar(v) if opts.instant => return Ok(QueryResult::Scalar(*t, v)),
+            Value::Scalar(v) => matrix.entry(Vec::new()).or_default().push((*t, v)),
+            Value::Vector(mut v) if opts.instant => {
+                if !eval::sorts_by_value(m) {
+                    v.sort_by(|a, b| a.0.cmp(&b.0));
+                }
+                series = v.into_iter().map(|(l, x)| (l, vec![(*t, x)])).collect();
+            }
+            Value::Vector(v) => {
+                for (labels, x) in v {
+                    matrix.entry(labels).or_default().push((*t, x));
+                }
+            }
+        }
+    }
+    if !opts.instant {
+        series = matrix.into_iter().collect();
+    }
+    Ok(QueryResult::Series(series))
+}
+
+fn write_result<W: Write>(w: &mut ResultWriter<W>, result: QueryResult) -> io::Result<()> {
+    match result {
+        QueryResult::Scalar(t, v) => w.scalar(t, v),
+        QueryResult::Series(series) => {
+            w.begin()?;
+            for (labels, pts) in &series {
+                w.series(labels, pts)?;
+            }
+            w.end()
+        }
+    }
+}
+
+fn write_per_series<W: Write>(
+    w: &mut ResultWriter<W>,
+    r: &crate::logql::ast::RangeAggregation,
+    mut data: RangeData,
+    times: &[i64],
+) -> io::Result<()> {
+    w.begin()?;
+    for s in data.pop().unwrap_or_default() {
+        let pts = eval::eval_series(r, &s.points, times);
+        if !pts.is_empty() {
+            w.series(&s.labels, &pts)?;
+        }
+    }
+    w.end()
+}
+
+/// Writes a result as it is produced: Loki's `query_range` JSON or the
+/// table, never the whole answer in memory.
+struct ResultWriter<W: Write> {
+    w: W,
+    output: QueryOutput,
+    instant: bool,
+    /// Series written so far.
+    count: usize,
+}
+
+impl<W: Write> ResultWriter<W> {
+    fn begin(&mut self) -> io::Result<()> {
+        if self.output == QueryOutput::Json {
+            let result_type = if self.instant { "vector" } else { "matrix" };
+            write!(
+                self.w,
+                "{{\"status\":\"success\",\"data\":{{\"resultType\":\"{result_type}\",\"result\":["
+            )?;
+        }
+        Ok(())
+    }
+
+    fn scalar(&mut self, t: i64, v: f64) -> io::Result<()> {
+        match self.output {
+            QueryOutput::Json => writeln!(
+                self.w,
+                "{{\"status\":\"success\",\"data\":{{\"resultType\":\"scalar\",\"result\":[{},\"{}\"]}}}}",
+                ts_json(t),
+                value_str(v)
+            ),
+            QueryOutput::Table => writeln!(
+                self.w,
+                "{}  {}",
+                crate::time::format_rfc3339_nano(t),
+                value_str(v)
+            ),
+        }
+    }
+
+    fn series(&mut self, labels: &LabelSet, pts: &[(i64, f64)]) -> io::Result<()> {
+        self.count += 1;
+        match self.output {
+            QueryOutput::Json => {
+                let mut buf = Vec::with_capacity(64);
+                if self.count > 1 {
+                    buf.push(b',');
+                }
+                buf.extend_from_slice(b"{\"metric\":");
+                labels_json(&mut buf, labels);
+                self.w.write_all(&buf)?;
+                if self.instant {
+                    let (t, v) = pts[pts.len() - 1];
+                    write!(self.w, ",\"value\":[{},\"{}\"]}}", ts_json(t), value_str(v))
+                } else {
+                    self.w.write_all(b",\"values\":[")?;
+                    for (j, (t, v)) in pts.iter().enumerate() {
+                        if j > 0 {
+                            self.w.write_all(b",")?;
+                        }
+                        write!(self.w, "[{},\"{}\"]", ts_json(*t), value_str(*v))?;
+                    }
+                    self.w.write_all(b"]}")
+                }
+            }
+            QueryOutput::Table => {
+                let l: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+                writeln!(self.w, "{{{}}}", l.join(", "))?;
+                for (t, v) in pts {
+                    writeln!(
+                        self.w,
+                        "  {}  {}",
+                        crate::time::format_rfc3339_nano(*t),
+                        value_str(*v)
+                    )?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn end(&mut self) -> io::Result<()> {
+        if self.output == QueryOutput::Json {
+            self.w.write_all(b"]}}\n")?;
+        }
+        Ok(())
     }
 }
 

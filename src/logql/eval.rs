@@ -122,6 +122,76 @@ pub fn projections(e: &MetricExpr) -> Vec<Option<Grouping>> {
     out
 }
 
+/// The range aggregation of a query whose every output series is exactly
+/// one collected series, so a range query can be evaluated one series at a
+/// time over all steps (see [`eval_series`]) instead of one step at a time
+/// over all series: a range aggregation on its own (its `by`/`without`
+/// pushed into collection), or a `sum` around an additive one whose grouping
+/// was pushed down. Memory then stays that of the collected samples, with no
+/// per-step vectors or result matrix.
+pub fn single_series_range(e: &MetricExpr) -> Option<&RangeAggregation> {
+    fn unparen(mut e: &MetricExpr) -> &MetricExpr {
+        while let MetricExpr::Paren(p) = e {
+            e = p;
+        }
+        e
+    }
+    match unparen(e) {
+        MetricExpr::Range(r) if r.op != RangeOp::AbsentOverTime => Some(r),
+        MetricExpr::Vector(v) if v.op == VectorOp::Sum => match unparen(&v.inner) {
+            MetricExpr::Range(r) if r.grouping.is_none() && projections(e)[0].is_some() => {
+                matches!(
+                    r.op,
+                    RangeOp::CountOverTime
+                        | RangeOp::Rate
+                        | RangeOp::BytesOverTime
+                        | RangeOp::BytesRate
+                        | RangeOp::SumOverTime
+                )
+                .then_some(r)
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The points of one collected series of `r` at `times` (ascending), empty
+/// windows omitted; the same numbers [`eval_at`] gives for that series.
+/// Only steps whose window holds a sample are visited.
+pub fn eval_series(r: &RangeAggregation, points: &[(i64, f64)], times: &[i64]) -> Vec<(i64, f64)> {
+    let unwrapped = r
+        .log
+        .stages
+        .iter()
+        .any(|s| matches!(s, super::ast::Stage::Unwrap(_)));
+    let mut out = Vec::new();
+    let Some(first) = points.first() else {
+        return out;
+    };
+    // A sample at p is in the window of step t when
+    // t - offset - range < p <= t - offset.
+    let mut i = times.partition_point(|&t| t - r.offset_ns < first.0);
+    while let Some(&t) = times.get(i) {
+        let to = t - r.offset_ns;
+        let from = to - r.range_ns;
+        let w = window(points, from, to);
+        if w.is_empty() {
+            let next = points.partition_point(|(p, _)| *p <= to);
+            let Some((p, _)) = points.get(next) else {
+                break;
+            };
+            i = i.max(times.partition_point(|&t| t - r.offset_ns < *p));
+            continue;
+        }
+        if let Some(v) = range_value(r.op, r.param, w, (from, to), unwrapped) {
+            out.push((t, v));
+        }
+        i += 1;
+    }
+    out
+}
+
 /// Whether the query sorts by value (`sort`, `sort_desc` anywhere): an
 /// instant result then keeps its order instead of being sorted by labels.
 pub fn sorts_by_value(e: &MetricExpr) -> bool {
@@ -756,6 +826,87 @@ mod tests {
             vec![0, 10 * S, 20 * S, 30 * S]
         );
         assert_eq!(steps(10 * S, 20 * S, 10 * S), vec![10 * S, 20 * S]);
+    }
+
+    /// Series-at-a-time evaluation gives exactly the step-at-a-time
+    /// answers, for steps shorter, equal and longer than the range, with
+    /// offsets, gaps, and samples on window edges.
+    #[test]
+    fn series_at_a_time_equals_step_at_a_time() {
+        let queries = [
+            r#"count_over_time({job="a"}[10s])"#,
+            r#"sum by (path) (rate({job="a"}[10s] offset 5s))"#,
+            r#"sum(bytes_over_time({job="a"}[30s]))"#,
+            r#"quantile_over_time(0.9, {job="a"} | unwrap v [10s]) by (path)"#,
+            r#"rate_counter({job="a"} | unwrap v [20s])"#,
+            r#"last_over_time({job="a"} | unwrap v [10s] offset 10s)"#,
+        ];
+        // Deterministic pseudo-random samples with gaps and edge times.
+        let mut x: u64 = 7;
+        let mut next = || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            x >> 33
+        };
+        let mut all = Vec::new();
+        for k in 0..6 {
+            let mut t = 0i64;
+            let mut pts = Vec::new();
+            for _ in 0..40 {
+                t += match next() % 5 {
+                    0 => 10,
+                    1 => 37,
+                    _ => (next() % 4) as i64 + 1,
+                };
+                pts.push((t, (next() % 100) as f64));
+            }
+            all.push(series(&[("path", &format!("/p{k}"))], &pts));
+        }
+        for q in queries {
+            let e = metric(q);
+            let r = single_series_range(&e).unwrap_or_else(|| panic!("{q}: not per-series"));
+            // Collected as `cmd::query` collects: labels projected, the
+            // samples of equal label sets merged in time order.
+            let mut merged: BTreeMap<LabelSet, Vec<(i64, f64)>> = BTreeMap::new();
+            for s in &all {
+                let mut l = s.labels.clone();
+                if let Some(g) = &projections(&e)[0] {
+                    project(&mut l, g);
+                }
+                merged.entry(l).or_default().extend_from_slice(&s.points);
+            }
+            let collected: Vec<Series> = merged
+                .into_iter()
+                .map(|(labels, mut points)| {
+                    points.sort_by_key(|(t, _)| *t);
+                    Series { labels, points }
+                })
+                .collect();
+            for step in [3, 10, 25] {
+                let times = steps(0, 300 * S, step * S);
+                let data = vec![collected.clone()];
+                for s in &collected {
+                    let got = eval_series(r, &s.points, &times);
+                    let want: Vec<(i64, f64)> = times
+                        .iter()
+                        .filter_map(|&t| {
+                            let v = vector(eval_at(&e, t, &data).unwrap());
+                            v.iter().find(|(l, _)| *l == s.labels).map(|(_, x)| (t, *x))
+                        })
+                        .collect();
+                    assert_eq!(got, want, "{q} step {step} {:?}", s.labels);
+                }
+            }
+        }
+        for q in [
+            r#"sum by (path) (max_over_time({job="a"} | unwrap v [10s]))"#,
+            r#"count(count_over_time({job="a"}[10s]))"#,
+            r#"absent_over_time({job="a"}[10s])"#,
+            r#"sum by (path) (count_over_time({job="a"}[10s])) > 1"#,
+        ] {
+            assert!(single_series_range(&metric(q)).is_none(), "{q}");
+        }
     }
 
     #[test]
