@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use std::path::PathBuf;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::cmd::filter::FilterOptions;
@@ -95,21 +97,27 @@ pub enum FormatsAction {
     },
 }
 
-/// `--format`: `auto`, or a format named in [`Format::ALL`] (so adding a
-/// format needs no change here).
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct FormatArg(pub Option<Format>);
-
-fn parse_format_arg(s: &str) -> Result<FormatArg, String> {
-    if s == "auto" {
-        return Ok(FormatArg(None));
+/// Reads the custom formats (`--parsers` folders, `./parsers`, the user
+/// config folder) once and installs them, then resolves `--format`: `auto`,
+/// a built-in format or a custom one by name.
+pub fn resolve_format(name: &str, parsers: &[PathBuf]) -> Result<Option<Format>, UsageError> {
+    let reg = crate::formats::registry::load(parsers, &crate::formats::registry::default_dirs())
+        .map_err(|e| UsageError(e.to_string()))?;
+    crate::formats::install(reg);
+    if name == "auto" {
+        return Ok(None);
     }
-    Format::from_name(s)
-        .map(|f| FormatArg(Some(f)))
-        .ok_or_else(|| {
-            let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
-            format!("unknown format {s:?}; expected auto, {}", names.join(", "))
-        })
+    Format::from_name(name).map(Some).ok_or_else(|| {
+        let names: Vec<&str> = Format::ALL
+            .into_iter()
+            .chain(Format::custom())
+            .map(|f| f.name())
+            .collect();
+        UsageError(format!(
+            "--format: unknown format {name:?}; expected auto, {} (custom formats come from ./parsers, the user config folder and --parsers DIR)",
+            names.join(", ")
+        ))
+    })
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -372,9 +380,14 @@ pub enum LineOutputArg {
 #[derive(Args, Debug, Clone)]
 pub struct InputArgs {
     /// Input log format: auto (detects per input from its first lines), json,
-    /// logfmt, fly, nginx, apache, syslog, python, cri or raw.
-    #[arg(long, default_value = "auto", value_parser = parse_format_arg)]
-    pub format: FormatArg,
+    /// logfmt, fly, nginx, apache, syslog, python, cri, raw, or a custom
+    /// format's name (`nagare formats list`).
+    #[arg(long, default_value = "auto", value_name = "NAME")]
+    pub format: String,
+    /// Another folder of custom format definitions (repeatable; read before
+    /// ./parsers and the user config folder).
+    #[arg(long = "parsers", value_name = "DIR")]
+    pub parsers: Vec<PathBuf>,
     /// Add a stream label to every input (repeatable), e.g. --label job=api.
     #[arg(long = "label", value_name = "K=V")]
     pub labels: Vec<String>,
@@ -464,7 +477,7 @@ impl InputArgs {
         if self.max_line_length == 0 {
             return Err(UsageError("--max-line-length must be at least 1".into()));
         }
-        let format = self.format.0;
+        let format = resolve_format(&self.format, &self.parsers)?;
         let threads = self
             .threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));

@@ -200,6 +200,7 @@ pub fn run(opts: FilterOptions) -> i32 {
         lines = total.lines,
         decoded = total.decoded,
         malformed = total.malformed,
+        bad_time = total.bad_time,
         truncated = total.truncated,
         matched = total.matched,
         "filter done"

@@ -84,7 +84,8 @@ pub fn decode(
         out.line_labels.clear();
         return Outcome::Malformed;
     }
-    if ctx.need_ts {
+    if ctx.need_ts && !bufs.time.is_empty() {
+        // A line without the (optional) time capture simply has no time.
         if let Some(spec) = &fmt.timestamp {
             out.ts = spec.parse(&bufs.time, ctx.now_ns);
             if out.ts.is_none() {
@@ -226,5 +227,20 @@ types = { pid = "int" }
         assert_eq!(d.ts, Some(NOW));
         let (o, _) = run(def, "2026-05-06T10:30:45Z API: started", Want::All);
         assert_eq!(o, Outcome::Malformed);
+    }
+
+    #[test]
+    fn an_optional_time_capture_that_is_absent_is_no_bad_time() {
+        let def = r#"
+name = "opt"
+regex = '^(?:(?P<time>\S+Z) )?(?P<msg>.*)$'
+timestamp = { field = "time" }
+"#;
+        let (o, d) = run(def, "hello there", Want::All);
+        assert_eq!((o, d.ts), (Outcome::Record, None));
+        let (o, d) = run(def, "2026-05-06T10:30:45Z hi", Want::All);
+        assert_eq!((o, d.ts), (Outcome::Record, Some(NOW)));
+        let (o, _) = run(def, "2026-99-06T10:30:45Z hi", Want::All);
+        assert_eq!(o, Outcome::RecordBadTime);
     }
 }

@@ -1,9 +1,9 @@
-//! `--format auto`: which built-in format an input is in, from its first
-//! lines.
+//! `--format auto`: which format an input is in, from its first lines.
 //!
 //! Every format scores the number of sample lines it decodes; the highest
 //! score wins and ties go to the format listed first in [`Format::ALL`]
-//! (Fly before JSON, since every Fly envelope is also JSON). Input that no
+//! (Fly before JSON, since every Fly envelope is also JSON), and built-in
+//! formats win ties with custom ones (`parsers/*.toml`). Input that no
 //! format decodes is read as plain text.
 
 use super::json::JsonScanner;
@@ -46,6 +46,17 @@ fn decodes(format: Format, line: &[u8], now_ns: i64) -> bool {
         Format::Cri => cri::looks_like(line),
         Format::Logfmt => matches!(logfmt::scan(line, |_, _, _| {}), Ok(n) if n >= 2),
         Format::Raw => false,
+        Format::Custom(_) => {
+            let stream = crate::record::Labels::new();
+            let ctx = super::DecodeCtx {
+                want: &super::Want::Nothing,
+                need_ts: false,
+                stream: &stream,
+                label_values: false,
+                now_ns,
+            };
+            super::Decoder::new().decode(format, line, &ctx, &mut super::Decoded::default())
+        }
     }
 }
 
@@ -67,7 +78,8 @@ pub fn detect(sample: &[u8]) -> Detected {
         .collect();
     let now_ns = crate::time::now_ns();
     let mut best = (Format::Raw, 0usize);
-    for format in Format::ALL {
+    // Built-in formats first, so they win ties; then custom ones.
+    for format in Format::ALL.into_iter().chain(Format::custom()) {
         let score = lines.iter().filter(|l| decodes(format, l, now_ns)).count();
         if score > best.1 {
             best = (format, score);

@@ -23,7 +23,8 @@ use crate::framing::RecordStart;
 use crate::record::{Fields, Labels};
 pub use json::Want;
 
-/// A built-in input format.
+/// An input format: a built-in one, or a custom one from `parsers/*.toml`
+/// (by its position in the installed registry, see `formats::install`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
     /// Plain text: every line is a record with no fields.
@@ -44,6 +45,8 @@ pub enum Format {
     Python,
     /// Kubernetes CRI container logs, partial lines joined.
     Cri,
+    /// A user-defined format (`parsers/*.toml`).
+    Custom(u16),
 }
 
 impl Format {
@@ -71,6 +74,7 @@ impl Format {
             Format::Syslog => "syslog",
             Format::Python => "python",
             Format::Cri => "cri",
+            Format::Custom(i) => custom_format(i).map_or("custom", |f| f.name.as_str()),
         }
     }
 
@@ -89,11 +93,25 @@ impl Format {
             Format::Syslog => "syslog: RFC 5424, RFC 3164 (BSD), /var/log/syslog files",
             Format::Python => "Python logging default formats, tracebacks joined",
             Format::Cri => "Kubernetes CRI container logs, partial lines joined",
+            Format::Custom(i) => custom_format(i).map_or("", |f| f.description.as_str()),
         }
     }
 
+    /// A built-in format, else an installed custom one, by name.
     pub fn from_name(name: &str) -> Option<Format> {
-        Format::ALL.into_iter().find(|f| f.name() == name)
+        Format::ALL
+            .into_iter()
+            .find(|f| f.name() == name)
+            .or_else(|| Format::custom().find(|f| f.name() == name))
+    }
+
+    /// The installed custom formats, in the order they were read.
+    pub fn custom() -> impl Iterator<Item = Format> {
+        (0..crate::formats::installed()
+            .formats
+            .len()
+            .min(u16::MAX as usize))
+            .map(|i| Format::Custom(i as u16))
     }
 
     /// Envelope formats: each line carries the app's own line (what the
@@ -120,9 +138,17 @@ impl Format {
     pub fn record_start(self) -> Option<&'static RecordStart> {
         match self {
             Format::Python => Some(&python::RECORD_START),
+            Format::Custom(i) => custom_format(i).and_then(|f| f.multiline.as_ref()),
             _ => None,
         }
     }
+}
+
+fn custom_format(i: u16) -> Option<&'static crate::formats::CustomFormat> {
+    crate::formats::installed()
+        .formats
+        .get(i as usize)
+        .map(|f| &**f)
 }
 
 /// The result of decoding one line, in buffers reused across lines.
@@ -139,6 +165,9 @@ pub struct Decoded {
     pub has_app_line: bool,
     /// Event time from the record, if it has one.
     pub ts: Option<i64>,
+    /// The record has a time field that did not read: it keeps its
+    /// arrival time, and is counted.
+    pub ts_invalid: bool,
     /// The (app) line is exactly one valid JSON object, so a `| json` stage
     /// has nothing left to do.
     pub json_object: bool,
@@ -153,6 +182,7 @@ impl Decoded {
         self.app_line.clear();
         self.has_app_line = false;
         self.ts = None;
+        self.ts_invalid = false;
         self.json_object = false;
         self.logfmt_ok = false;
     }
@@ -165,6 +195,7 @@ impl Decoded {
         self.app_line.extend_from_slice(&other.app_line);
         self.has_app_line = other.has_app_line;
         self.ts = other.ts;
+        self.ts_invalid = other.ts_invalid;
         self.json_object = other.json_object;
         self.logfmt_ok = other.logfmt_ok;
     }
@@ -207,6 +238,8 @@ pub struct Decoder {
     fly: fly::FlyScratch,
     clf: clf::Scratch,
     syslog: syslog::Scratch,
+    /// One per custom format, by index.
+    custom: Vec<custom::CustomScratch>,
 }
 
 impl Decoder {
@@ -234,6 +267,23 @@ impl Decoder {
             Format::Syslog => syslog::decode(&mut self.syslog, line, ctx, out),
             Format::Python => python::decode(line, ctx, out),
             Format::Cri => cri::decode(&mut self.json, line, ctx, out),
+            Format::Custom(i) => {
+                let Some(f) = custom_format(i) else {
+                    return false;
+                };
+                let i = i as usize;
+                if self.custom.len() <= i {
+                    self.custom.resize_with(i + 1, Default::default);
+                }
+                match custom::decode(f, &mut self.custom[i], line, ctx, out) {
+                    custom::Outcome::Record => true,
+                    custom::Outcome::RecordBadTime => {
+                        out.ts_invalid = true;
+                        true
+                    }
+                    custom::Outcome::Malformed => false,
+                }
+            }
         }
     }
 

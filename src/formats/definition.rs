@@ -59,7 +59,7 @@ struct SampleRaw {
 
 /// Names a custom format may not take: the built-in formats' and `auto`.
 fn reserved(name: &str) -> bool {
-    name == "auto" || crate::decode::Format::from_name(name).is_some()
+    name == "auto" || crate::decode::Format::ALL.iter().any(|f| f.name() == name)
 }
 
 /// Parses and checks the definition in `text`, read from `path`.
@@ -172,12 +172,14 @@ pub fn parse(text: &str, path: &str) -> Result<CustomFormat, ConfigError> {
 
     let multiline = match &file.multiline {
         None => None,
-        Some(m) => Some(Regex::new(&m.get_ref().start).map_err(|e| {
-            err(
-                m.span().start,
-                format!("multiline.start is not a valid regex: {e}"),
-            )
-        })?),
+        Some(m) => Some(crate::framing::RecordStart::Regex(
+            Regex::new(&m.get_ref().start).map_err(|e| {
+                err(
+                    m.span().start,
+                    format!("multiline.start is not a valid regex: {e}"),
+                )
+            })?,
+        )),
     };
 
     let mut samples = Vec::new();
@@ -222,10 +224,21 @@ pub fn parse(text: &str, path: &str) -> Result<CustomFormat, ConfigError> {
         });
     }
 
-    let sets_latency = types
+    let latency_types: Vec<&str> = types
         .iter()
-        .any(|(_, t)| matches!(t, FieldType::Seconds | FieldType::Ms));
-    if sets_latency && is_capture(LATENCY_FIELD) {
+        .filter(|(_, t)| matches!(t, FieldType::Seconds | FieldType::Ms))
+        .map(|(n, _)| n.as_str())
+        .collect();
+    if latency_types.len() > 1 {
+        return Err(err(
+            key_pos(text, "types"),
+            format!(
+                "only one seconds/ms type may set {LATENCY_FIELD:?}; {} all would (type the others float)",
+                latency_types.join(", ")
+            ),
+        ));
+    }
+    if !latency_types.is_empty() && is_capture(LATENCY_FIELD) {
         return Err(err(
             key_pos(text, "types"),
             format!("a seconds/ms type sets {LATENCY_FIELD:?}, which is also a capture"),
@@ -305,6 +318,9 @@ expect = { status = 200, path = "/v1/x", latency_ms = 231.0 }
         let e =
             error("name = \"x\"\npattern = '<a>'\n[[sample]]\nline = 'a'\nexpect = { a = [1] }\n");
         assert!(e.starts_with("p.toml:5:16: expect.a"), "{e}");
+        let e =
+            error("name = \"x\"\npattern = '<a> <b>'\ntypes = { a = \"ms\", b = \"seconds\" }\n");
+        assert!(e.starts_with("p.toml:3:1: only one seconds/ms type"), "{e}");
         let e = error("name = \"x\"\n");
         assert!(e.contains("needs a `pattern`"), "{e}");
         let e = error("name = \"x\"\npattern = '<a>\n");

@@ -14,11 +14,27 @@ pub mod samples;
 pub mod timestamp;
 pub mod typed;
 
+use std::sync::OnceLock;
+
 use regex::bytes::Regex;
 
+use crate::framing::RecordStart;
 use crate::logql::pattern::Pattern;
 use timestamp::TimestampSpec;
 use typed::FieldType;
+
+static INSTALLED: OnceLock<registry::Registry> = OnceLock::new();
+
+/// Makes `reg` the custom formats of this process (`decode::Format::Custom`
+/// indexes it). The first call wins: the registry is read once, at start.
+pub fn install(reg: registry::Registry) {
+    let _ = INSTALLED.set(reg);
+}
+
+/// The installed custom formats (none until [`install`]).
+pub fn installed() -> &'static registry::Registry {
+    INSTALLED.get_or_init(registry::Registry::default)
+}
 
 /// A checked format definition, ready to decode lines.
 #[derive(Debug)]
@@ -35,7 +51,7 @@ pub struct CustomFormat {
     /// Captures that become stream labels (like Fly's `app`), not fields.
     pub labels: Vec<String>,
     /// Where a new record starts, for formats whose records span lines.
-    pub multiline: Option<Regex>,
+    pub multiline: Option<RecordStart>,
     pub samples: Vec<Sample>,
 }
 

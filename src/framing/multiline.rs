@@ -8,6 +8,7 @@
 //! newlines: it is printed as it was written.
 
 /// Where records start.
+#[derive(Debug)]
 pub enum RecordStart {
     /// A built-in format's header check.
     Fn(fn(&[u8]) -> bool),

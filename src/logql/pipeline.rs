@@ -256,6 +256,8 @@ pub struct Stats {
     pub lines: u64,
     pub decoded: u64,
     pub malformed: u64,
+    /// Records whose time field did not read (they keep arrival time).
+    pub bad_time: u64,
     pub truncated: u64,
     pub matched: u64,
 }
@@ -265,6 +267,7 @@ impl Stats {
         self.lines += o.lines;
         self.decoded += o.decoded;
         self.malformed += o.malformed;
+        self.bad_time += o.bad_time;
         self.truncated += o.truncated;
         self.matched += o.matched;
     }
@@ -463,6 +466,9 @@ impl<'q> Exec<'q> {
             self.stats.decoded += 1;
             if !ok {
                 self.stats.malformed += 1;
+            }
+            if self.dec.ts_invalid {
+                self.stats.bad_time += 1;
             }
             if let Some(ts) = self.dec.ts {
                 self.ts = ts;
