@@ -17,29 +17,55 @@ pub enum LineOutput {
 /// U+FFFD, as Go's encoder does.
 pub fn write_json_str(out: &mut Vec<u8>, s: &[u8]) {
     out.push(b'"');
-    let text = String::from_utf8_lossy(s);
-    let b = text.as_bytes();
+    match std::str::from_utf8(s) {
+        Ok(t) => escape_json_into(out, t.as_bytes()),
+        Err(_) => escape_json_into(out, String::from_utf8_lossy(s).as_bytes()),
+    }
+    out.push(b'"');
+}
+
+/// Bytes a JSON string must escape: controls, `"` and `\`.
+const fn json_escapes() -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+}
+static JSON_ESCAPES: [bool; 256] = json_escapes();
+
+/// Escapes UTF-8 text `b` into `out`, copying runs that need nothing whole.
+fn escape_json_into(out: &mut Vec<u8>, b: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(b.len());
     let mut plain = 0;
     for (i, &c) in b.iter().enumerate() {
-        let esc: &[u8] = match c {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0..=0x1f => b"",
-            _ => continue,
-        };
+        if !JSON_ESCAPES[c as usize] {
+            continue;
+        }
         out.extend_from_slice(&b[plain..i]);
-        if esc.is_empty() {
-            out.extend_from_slice(format!("\\u{c:04x}").as_bytes());
-        } else {
-            out.extend_from_slice(esc);
+        match c {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            _ => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[(c >> 4) as usize],
+                HEX[(c & 0xf) as usize],
+            ]),
         }
         plain = i + 1;
     }
     out.extend_from_slice(&b[plain..]);
-    out.push(b'"');
 }
 
 /// Appends one selected record in the chosen shape, with a newline.

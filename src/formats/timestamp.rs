@@ -8,14 +8,15 @@
 //! year in the format (syslog style) means the year that puts the time
 //! nearest before now, so nothing is dated in the future across New Year.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use chrono::format::{parse as parse_items, Item, Parsed, StrftimeItems};
+use chrono::DateTime;
 
 const NANOS_PER_SEC: i64 = 1_000_000_000;
 /// How far ahead of the clock a yearless time may be before it is taken
 /// to be last year's (clocks of log writers and readers differ a little).
 const FUTURE_SLACK_NS: i64 = 86_400 * NANOS_PER_SEC;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TimestampSpec {
     pub field: String,
     pub format: Option<String>,
@@ -23,6 +24,10 @@ pub struct TimestampSpec {
     has_year: bool,
     /// A trailing `%Z`, matched by hand (chrono cannot parse zone names).
     zone_name: bool,
+    /// The format, parsed once (chrono would parse it again on every line).
+    items: Vec<Item<'static>>,
+    /// `%Y ` and the format, for yearless formats.
+    items_with_year: Vec<Item<'static>>,
 }
 
 impl TimestampSpec {
@@ -35,6 +40,8 @@ impl TimestampSpec {
             has_zone: false,
             has_year: false,
             zone_name: false,
+            items: Vec::new(),
+            items_with_year: Vec::new(),
         };
         if let Some(f) = format {
             let mut f = f.to_string();
@@ -45,11 +52,12 @@ impl TimestampSpec {
             if f.contains("%Z") {
                 return Err("%Z (a zone name) is only supported at the end of a format".into());
             }
-            let items: Vec<_> = chrono::format::StrftimeItems::new(&f).collect();
-            if items
-                .iter()
-                .any(|i| matches!(i, chrono::format::Item::Error))
-            {
+            let owned = |f: &str| -> Vec<Item<'static>> {
+                StrftimeItems::new(f).map(Item::to_owned).collect()
+            };
+            spec.items = owned(&f);
+            spec.items_with_year = owned(&format!("%Y {f}"));
+            if spec.items.iter().any(|i| matches!(i, Item::Error)) {
                 return Err(format!("invalid strftime format {f:?}"));
             }
             let has = |specs: &[&str]| specs.iter().any(|s| f.contains(s));
@@ -64,10 +72,10 @@ impl TimestampSpec {
 
     /// The time in ns since the epoch, or `None` if `text` does not read.
     pub fn parse(&self, text: &str, now_ns: i64) -> Option<i64> {
-        let Some(fmt) = &self.format else {
+        if self.format.is_none() {
             let b = text.as_bytes();
             return crate::time::parse_event_time(b).or_else(|| crate::time::parse_clf(b));
-        };
+        }
         let mut text = text.trim();
         if self.zone_name {
             let (rest, zone) = text.rsplit_once(' ').unwrap_or(("", text));
@@ -77,14 +85,14 @@ impl TimestampSpec {
             text = rest.trim_end();
         }
         if self.has_year {
-            return parse_with(fmt, text, self.has_zone);
+            return parse_with(&self.items, text, self.has_zone);
         }
         // No year: try this year, and last year if that is in the future.
         let year = DateTime::from_timestamp(now_ns.div_euclid(NANOS_PER_SEC), 0)?
             .format("%Y")
             .to_string();
         let with_year =
-            |y: &str| parse_with(&format!("%Y {fmt}"), &format!("{y} {text}"), self.has_zone);
+            |y: &str| parse_with(&self.items_with_year, &format!("{y} {text}"), self.has_zone);
         let t = with_year(&year)?;
         if t > now_ns.saturating_add(FUTURE_SLACK_NS) {
             let last: i64 = year.parse().ok()?;
@@ -94,17 +102,16 @@ impl TimestampSpec {
     }
 }
 
-fn parse_with(fmt: &str, text: &str, has_zone: bool) -> Option<i64> {
+fn parse_with(items: &[Item<'static>], text: &str, has_zone: bool) -> Option<i64> {
+    let mut p = Parsed::new();
+    parse_items(&mut p, text, items.iter()).ok()?;
     if has_zone {
-        return DateTime::parse_from_str(text, fmt)
-            .ok()?
-            .timestamp_nanos_opt();
+        return p.to_datetime().ok()?.timestamp_nanos_opt();
     }
-    let naive = NaiveDateTime::parse_from_str(text, fmt).ok().or_else(|| {
-        NaiveDate::parse_from_str(text, fmt)
-            .ok()
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-    })?;
+    let naive = p
+        .to_naive_datetime_with_offset(0)
+        .ok()
+        .or_else(|| p.to_naive_date().ok().and_then(|d| d.and_hms_opt(0, 0, 0)))?;
     naive.and_utc().timestamp_nanos_opt()
 }
 
