@@ -3,6 +3,7 @@
 # run, and prints MB/s and ratios (the figures quoted in closing notes).
 #
 #   benches/compare.sh [SIZE]        # default 300MB
+#   ONLY="1 6" benches/compare.sh    # only some sections
 #
 # Needs jq and rg on PATH (apt-get install -y jq ripgrep). The corpus is
 # generated deterministically into bench-data/ (git-ignored) and reused.
@@ -60,7 +61,9 @@ row() { # name seconds
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }'; }
+want() { [[ -z "${ONLY:-}" || " $ONLY " == *" $1 "* ]]; }
 
+if want 1; then
 echo "1. | json | status >= 500"
 t_n=$(best_of "$NAGARE" filter '| json | status >= 500' "$CORPUS"); row "nagare filter '| json | status >= 500'" "$t_n"
 t_jq=$(best_of jq -cR 'fromjson? | select(.status >= 500)' "$CORPUS"); row "jq -cR 'fromjson? | select(.status >= 500)'" "$t_jq"
@@ -68,18 +71,24 @@ t_rg=$(best_of rg -c '"status":5[0-9][0-9]' "$CORPUS"); row "rg -c '\"status\":5
 echo "   nagare is $(ratio "$t_jq" "$t_n")x jq (target >= 20x); rg is $(ratio "$t_n" "$t_rg")x faster than nagare (target <= 5x)"
 echo
 
+fi
+if want 2; then
 echo "2. |= \"database is locked\""
 t_n2=$(best_of "$NAGARE" filter '|= "database is locked"' "$CORPUS"); row "nagare filter '|= \"database is locked\"'" "$t_n2"
 t_rg2=$(best_of rg -F 'database is locked' "$CORPUS"); row "rg -F 'database is locked'" "$t_rg2"
 echo "   nagare takes $(ratio "$t_n2" "$t_rg2")x rg's time (target <= 1.5x)"
 echo
 
+fi
+if want 3; then
 echo "3. counts agree"
 n_count=$("$NAGARE" filter --count '|= "database is locked"' "$CORPUS" 2>/dev/null)
 rg_count=$(rg -c -F 'database is locked' "$CORPUS")
 echo "   nagare --count: $n_count, rg -c: $rg_count"
 echo
 
+fi
+if want 4; then
 echo "4. metrics report vs jq (requests and 5xx per route)"
 t_m=$(best_of "$NAGARE" metrics --output json "$CORPUS"); row "nagare metrics --output json" "$t_m"; rss_m=$(cat "$RSS_FILE")
 RUNS_SAVED=$RUNS; RUNS=1
@@ -88,12 +97,16 @@ RUNS=$RUNS_SAVED
 echo "   nagare is $(ratio "$t_jqm" "$t_m")x jq (target >= 30x); nagare peak RSS $((rss_m / 1024)) MB"
 echo
 
+fi
+if want 5; then
 echo "5. memory: 10 million distinct search queries through a stream (stdin)"
 out=$( { seq 10000000 | awk '{print "{\"event\":\"request\",\"path\":\"/v1/search\",\"status\":200,\"latency_ms\":3.5,\"q\":\"query number " $1 "\"}"}' \
   | /usr/bin/time -f "%e %M" "$NAGARE" metrics --output json > /dev/null; } 2>&1 | tail -1)
 echo "   ${out% *} s, peak RSS $(( ${out#* } / 1024 )) MB (target < 100 MB)"
 echo
 
+fi
+if want 6; then
 echo "6. metric queries over files vs jq computing the same numbers (5-minute windows by path)"
 q1='sum by (path) (count_over_time({job="app"} | json | __error__="" [5m]))'
 q2='quantile_over_time(0.95, {job="app"} | json | __error__="" | unwrap latency_ms [5m]) by (path)'
@@ -105,3 +118,4 @@ t_j2=$(best_of jq -nR -f benches/p95_by_path_5m.jq "$CORPUS"); row "jq -nR -f be
 RUNS=$RUNS_SAVED
 echo "   count: nagare is $(ratio "$t_j1" "$t_q1")x jq; p95: $(ratio "$t_j2" "$t_q2")x jq (target >= 20x)"
 echo "   (jq reads invalid UTF-8 as U+FFFD and lines over 1 MiB whole; nagare counts those as malformed)"
+fi
