@@ -9,6 +9,7 @@
 
 use std::io::{self, Read};
 
+pub mod bodies;
 pub mod multiline;
 
 pub use multiline::{records, RecordStart};
