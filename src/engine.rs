@@ -156,7 +156,7 @@ impl Shared<'_> {
         let detected = match self.opts.format {
             Some(f) => Detected {
                 format: f,
-                pretty_json: matches!(f, Format::Fly | Format::Json)
+                pretty_json: matches!(f, Format::Fly | Format::Json | Format::Convex)
                     && detect::is_pretty_json(&sample),
             },
             None => detect::detect(&sample),
@@ -188,7 +188,9 @@ impl Shared<'_> {
         } else {
             Box::new(Cursor::new(sample).chain(reader))
         };
-        let stream = detected.format.join_lines(stream, self.opts.max_line);
+        let stream = detected
+            .format
+            .join_lines(stream, self.opts.max_line, &name);
         let mut chunker = Chunker::new(stream, self.opts.max_line, !opened.streaming)
             .with_record_start(detected.format.record_start());
         loop {

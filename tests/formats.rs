@@ -227,9 +227,169 @@ fn cri_partial_lines_are_joined() {
 }
 
 #[test]
+fn convex_current_and_legacy_events() {
+    let r = records("convex", "|= \"\"");
+    assert_eq!(r.len(), 10);
+    let console = &r[0];
+    assert_eq!(label(console, "topic"), Some("console"));
+    assert_eq!(label(console, "function_path"), Some("messages:send"));
+    assert_eq!(label(console, "function_type"), Some("mutation"));
+    assert_eq!(label(console, "request_id"), Some("d064ef901f7ec0b7"));
+    assert_eq!(label(console, "level"), Some("LOG"));
+    assert_eq!(label(console, "message"), Some("'Sent message!'"));
+    assert_eq!(console["timestamp"], "2024-05-16T17:06:12.882Z");
+    // The line is the event as it came.
+    assert!(console["line"]
+        .as_str()
+        .unwrap()
+        .starts_with("{\"topic\":\"console\""));
+
+    // The docs' query example, under `data` as Axiom stores it.
+    let query = &r[1];
+    assert_eq!(label(query, "topic"), Some("function_execution"));
+    assert_eq!(label(query, "function_path"), Some("message:list"));
+    assert_eq!(label(query, "function_type"), Some("query"));
+    assert_eq!(label(query, "function_cached"), Some("false"));
+    assert_eq!(label(query, "request_id"), Some("892104e63bd39d9a"));
+    assert_eq!(label(query, "status"), Some("success"));
+    assert_eq!(label(query, "execution_time_ms"), Some("294"));
+    assert_eq!(label(query, "usage_database_read_bytes"), Some("1077"));
+    assert_eq!(label(query, "usage_database_read_documents"), Some("3"));
+    assert_eq!(query["timestamp"], "2024-05-17T19:24:01.548Z");
+
+    let failure = &r[2];
+    assert_eq!(label(failure, "status"), Some("failure"));
+    assert!(label(failure, "error_message")
+        .unwrap()
+        .starts_with("Uncaught Error: database is locked\n"));
+    assert_eq!(label(&r[3], "audit_log_action"), Some("push_config"));
+    assert_eq!(label(&r[4], "num_running_jobs"), Some("2"));
+    assert_eq!(label(&r[5], "topic"), Some("verification"));
+
+    // Legacy events: the same names.
+    let console = &r[6];
+    assert_eq!(label(console, "topic"), Some("console"));
+    assert_eq!(label(console, "function_path"), Some("myDir/myFile"));
+    assert_eq!(label(console, "function_type"), Some("query"));
+    assert_eq!(label(console, "function_cached"), Some("true"));
+    assert_eq!(label(console, "level"), Some("LOG"));
+    assert_eq!(label(console, "message"), Some("'My log message'"));
+    assert_eq!(console["timestamp"], "2023-09-18T19:45:50.531Z");
+    assert_eq!(label(console, "_functionPath"), None);
+    let record = &r[7];
+    assert_eq!(label(record, "topic"), Some("function_execution"));
+    assert_eq!(label(record, "function_path"), Some("POST /sendImage"));
+    assert_eq!(label(record, "function_type"), Some("http_action"));
+    assert_eq!(label(record, "status"), Some("failure"));
+    assert_eq!(label(record, "execution_time_ms"), Some("73"));
+    assert!(label(record, "error_message")
+        .unwrap()
+        .starts_with("Unexpected Error: Some error message"));
+    assert_eq!(label(&r[8], "topic"), Some("audit_log"));
+    assert_eq!(label(&r[8], "audit_log_action"), Some("push_config"));
+    assert_eq!(label(&r[9], "message"), Some("Convex connection test"));
+
+    // Fields are labels at once, in either schema.
+    let failures = records("convex", r#"| status = "failure""#);
+    assert_eq!(failures.len(), 2);
+    let slow = records("convex", "| execution_time_ms > 100");
+    assert_eq!(slow.len(), 2);
+
+    // The metrics read them without any role configured.
+    let out = filter_like(
+        &["metrics", "--format", "convex", "--output", "json"],
+        "convex",
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["records"], 10, "{v}");
+    assert_eq!(v["malformed"], 0, "{v}");
+    let functions = v["convex_functions"].to_string();
+    assert!(functions.contains("POST /sendImage"), "{functions}");
+    assert!(functions.contains("message:list"), "{functions}");
+    // Console lines name their function but are no executions.
+    assert!(!functions.contains("unknown"), "{functions}");
+}
+
+fn filter_like(args: &[&str], fixture_name: &str) -> Output {
+    let mut v: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    v.push(fixture(fixture_name));
+    let out = nagare().args(&v).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    out
+}
+
+#[test]
+fn convex_webhook_batches() {
+    let body = b"[\n  {\"topic\": \"console\", \"timestamp\": 1715879172882, \"function\": {\"path\": \"a:b\", \"type\": \"query\"}, \"log_level\": \"WARN\", \"message\": \"hi\"},\n  {\"topic\": \"verification\", \"timestamp\": 1715879172883, \"message\": \"Convex connection test\"}\n]\n";
+    let r = jsonl(&run_stdin(
+        &[
+            "filter", "--format", "convex", "--output", "jsonl", "|= \"\"",
+        ],
+        body,
+    ));
+    assert_eq!(r.len(), 2);
+    assert_eq!(label(&r[0], "level"), Some("WARN"));
+    assert_eq!(label(&r[0], "function_path"), Some("a:b"));
+    assert_eq!(r[1]["timestamp"], "2024-05-16T17:06:12.883Z");
+}
+
+#[test]
+fn loki_push_bodies_and_query_responses() {
+    let r = records("loki", "|= \"\"");
+    assert_eq!(r.len(), 5, "one record per entry");
+    let fizz = &r[0];
+    assert_eq!(fizz["line"], "fizzbuzz");
+    assert_eq!(label(fizz, "foo"), Some("bar2"));
+    assert_eq!(fizz["timestamp"], "2019-10-11T18:23:58Z");
+    let err = &r[1];
+    assert_eq!(label(err, "app"), Some("api"));
+    assert_eq!(label(err, "env"), Some("prod"));
+    assert_eq!(label(err, "trace_id"), Some("0242ac120002"));
+    assert_eq!(label(err, "user_id"), Some("superUser123"));
+    assert_eq!(label(err, "status"), Some("503"));
+    assert_eq!(err["timestamp"], "2019-10-11T18:23:59Z");
+    assert_eq!(r[2]["line"], "GET /healthz 200");
+    assert_eq!(label(&r[2], "trace_id"), None);
+    // The query response, pretty-printed over many lines.
+    let foo = &r[3];
+    assert_eq!(foo["line"], "foo");
+    assert_eq!(label(foo, "job"), Some("varlogs"));
+    assert_eq!(label(foo, "level"), Some("info"));
+    // The stream's own filename label wins over the input's.
+    assert_eq!(label(foo, "filename"), Some("/var/log/myproject.log"));
+    assert_eq!(foo["timestamp"], "2019-09-23T19:21:37.240578Z");
+    assert_eq!(r[4]["line"], "bar");
+
+    // Stream selectors match the entries' labels; fields are labels at once.
+    let errs = records("loki", r#"{app="api"} | status >= 500"#);
+    assert_eq!(errs.len(), 1);
+    assert_eq!(records("loki", r#"{job="varlogs"}"#).len(), 2);
+    assert_eq!(records("loki", r#"| trace_id = "0242ac120002""#).len(), 1);
+    // Raw output prints each entry's line.
+    let out = filter(["--format", "loki", "|= \"\"", &fixture("loki")]);
+    assert_eq!(stdout(&out), "fizzbuzz\n{\"level\":\"error\",\"status\":503,\"path\":\"/v1/search\",\"latency_ms\":1200}\nGET /healthz 200\nfoo\nbar\n");
+}
+
+#[test]
+fn loki_metric_responses_are_skipped_with_a_warning() {
+    let input = br#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"level":"info"},"values":[[1588889221,"137.95"]]}],"stats":{}}}
+{"streams":[{"stream":{"a":"b"},"values":[["1570818238000000000","x"]]}]}
+"#;
+    let out = run_stdin(&["filter", "--output", "jsonl", "|= \"\""], input);
+    let r = jsonl(&out);
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0]["line"], "x");
+    assert!(
+        stderr(&out).contains("holds no log entries"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn each_fixture_is_detected() {
     for name in [
-        "json", "logfmt", "fly", "nginx", "apache", "syslog", "python", "cri",
+        "json", "logfmt", "fly", "nginx", "apache", "syslog", "python", "cri", "convex", "loki",
     ] {
         let out = nagare()
             .env("RUST_LOG", "info")
@@ -244,7 +404,7 @@ fn each_fixture_is_detected() {
 
 #[test]
 fn lines_that_do_not_match_are_kept_and_counted() {
-    let cases: [(&str, &[u8]); 5] = [
+    let cases: [(&str, &[u8]); 7] = [
         (
             "apache",
             b"127.0.0.1 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.0\" 200 5\nnot apache\n",
@@ -259,6 +419,14 @@ fn lines_that_do_not_match_are_kept_and_counted() {
         ),
         ("cri", b"2016-10-06T00:17:09Z stdout F ok\nnot cri\n"),
         ("nginx", b"not nginx\n"),
+        (
+            "convex",
+            b"{\"topic\":\"verification\",\"timestamp\":1715973800000}\nnot convex\n",
+        ),
+        (
+            "loki",
+            b"{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1\",\"x\"]]}]}\nnot loki\n",
+        ),
     ];
     for (format, input) in cases {
         let out = run_stdin(&["metrics", "--format", format, "--output", "json"], input);
@@ -309,12 +477,15 @@ fn garbage_bytes_never_panic() {
     let mut input = garbage(0x9e37_79b9_7f4a_7c15, 3000);
     // Valid lines of every format in between, so decoders get past their
     // first checks.
-    for name in ["apache", "syslog", "python", "cri", "nginx"] {
+    for name in [
+        "apache", "syslog", "python", "cri", "nginx", "convex", "loki",
+    ] {
         input.extend(std::fs::read(fixture(name)).unwrap());
         input.extend(garbage(name.len() as u64 + 1, 200));
     }
     for format in [
-        "auto", "apache", "nginx", "syslog", "python", "cri", "json", "logfmt", "fly",
+        "auto", "apache", "nginx", "syslog", "python", "cri", "json", "logfmt", "fly", "convex",
+        "loki",
     ] {
         for args in [
             vec!["filter", "--format", format, "--output", "jsonl"],

@@ -7,7 +7,7 @@
 //! format decodes is read as plain text.
 
 use super::json::JsonScanner;
-use super::{apache, cri, fly, logfmt, nginx, python, syslog, Format};
+use super::{apache, convex, cri, fly, logfmt, loki, nginx, python, syslog, Format};
 use crate::framing::JsonJoiner;
 
 /// The outcome of detection for one input.
@@ -44,6 +44,8 @@ fn decodes(format: Format, line: &[u8], now_ns: i64) -> bool {
         Format::Syslog => syslog::looks_like(line, now_ns),
         Format::Python => python::is_record_start(line),
         Format::Cri => cri::looks_like(line),
+        Format::Convex => convex::looks_like(line),
+        Format::Loki => loki::looks_like(line),
         Format::Logfmt => matches!(logfmt::scan(line, |_, _, _| {}), Ok(n) if n >= 2),
         Format::Raw => false,
         Format::Custom(_) => {
@@ -60,26 +62,32 @@ fn decodes(format: Format, line: &[u8], now_ns: i64) -> bool {
     }
 }
 
-/// Picks the format of `sample` (the first bytes of an input).
-pub fn detect(sample: &[u8]) -> Detected {
-    let pretty_json = is_pretty_json(sample);
-    let joined;
-    let text: &[u8] = if pretty_json {
-        joined = JsonJoiner::join_all(sample);
-        &joined
-    } else {
-        sample
-    };
-    let lines: Vec<&[u8]> = text
-        .split(|&c| c == b'\n')
+fn sample_lines(text: &[u8]) -> Vec<&[u8]> {
+    text.split(|&c| c == b'\n')
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
         .filter(|l| !l.trim_ascii().is_empty())
         .take(SAMPLE_LINES)
-        .collect();
+        .collect()
+}
+
+/// Picks the format of `sample` (the first bytes of an input).
+pub fn detect(sample: &[u8]) -> Detected {
+    let pretty_json = is_pretty_json(sample);
+    // Loki bodies are read whole wherever they start (the format splits
+    // them itself), so they are scored with pretty-printed JSON joined.
+    let joined = JsonJoiner::join_all(sample);
+    let text: &[u8] = if pretty_json { &joined } else { sample };
+    let lines = sample_lines(text);
+    let joined_lines = sample_lines(&joined);
     let now_ns = crate::time::now_ns();
     let mut best = (Format::Raw, 0usize);
     // Built-in formats first, so they win ties; then custom ones.
     for format in Format::ALL.into_iter().chain(Format::custom()) {
+        let lines = if format == Format::Loki {
+            &joined_lines
+        } else {
+            &lines
+        };
         let score = lines.iter().filter(|l| decodes(format, l, now_ns)).count();
         if score > best.1 {
             best = (format, score);

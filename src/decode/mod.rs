@@ -9,12 +9,14 @@
 
 pub mod apache;
 pub mod clf;
+pub mod convex;
 pub mod cri;
 pub mod custom;
 pub mod detect;
 pub mod fly;
 pub mod json;
 pub mod logfmt;
+pub mod loki;
 pub mod nginx;
 pub mod python;
 pub mod syslog;
@@ -45,14 +47,22 @@ pub enum Format {
     Python,
     /// Kubernetes CRI container logs, partial lines joined.
     Cri,
+    /// Convex log-stream events, current and legacy schema.
+    Convex,
+    /// Loki push-API bodies and query responses: one record per entry.
+    Loki,
     /// A user-defined format (`parsers/*.toml`).
     Custom(u16),
 }
 
 impl Format {
     /// Every built-in format, in detection priority order.
-    pub const ALL: [Format; 9] = [
+    /// Formats whose lines are also JSON come before `Json`, so they win
+    /// ties with it.
+    pub const ALL: [Format; 11] = [
+        Format::Loki,
         Format::Fly,
+        Format::Convex,
         Format::Json,
         Format::Cri,
         Format::Nginx,
@@ -74,6 +84,8 @@ impl Format {
             Format::Syslog => "syslog",
             Format::Python => "python",
             Format::Cri => "cri",
+            Format::Convex => "convex",
+            Format::Loki => "loki",
             Format::Custom(i) => custom_format(i).map_or("custom", |f| f.name.as_str()),
         }
     }
@@ -93,6 +105,10 @@ impl Format {
             Format::Syslog => "syslog: RFC 5424, RFC 3164 (BSD), /var/log/syslog files",
             Format::Python => "Python logging default formats, tracebacks joined",
             Format::Cri => "Kubernetes CRI container logs, partial lines joined",
+            Format::Convex => {
+                "Convex log-stream events (current and legacy schema, webhook batches)"
+            }
+            Format::Loki => "Loki push-API bodies and query responses (JSON): one record per entry",
             Format::Custom(i) => custom_format(i).map_or("", |f| f.description.as_str()),
         }
     }
@@ -117,18 +133,37 @@ impl Format {
     /// Envelope formats: each line carries the app's own line (what the
     /// query sees) and stream labels of its own.
     pub fn is_envelope(self) -> bool {
-        matches!(self, Format::Fly | Format::Cri)
+        matches!(self, Format::Fly | Format::Cri | Format::Loki)
     }
 
     /// The reader framing reads from: formats that join lines before
-    /// framing wrap the input.
+    /// framing (or split documents into lines) wrap the input. `name`
+    /// names the input in warnings.
     pub fn join_lines(
         self,
         input: Box<dyn std::io::Read + Send>,
         max_line: usize,
+        name: &str,
     ) -> Box<dyn std::io::Read + Send> {
+        use crate::framing::bodies::BodySplitter;
+        // A document holds many lines' worth of records.
+        let max_body = max_line.saturating_mul(64);
         match self {
             Format::Cri => Box::new(cri::PartialJoiner::new(input, max_line)),
+            Format::Loki => Box::new(BodySplitter::new(
+                input,
+                b'{',
+                loki::explode,
+                max_body,
+                name,
+            )),
+            Format::Convex => Box::new(BodySplitter::new(
+                input,
+                b'[',
+                convex::explode,
+                max_body,
+                name,
+            )),
             _ => input,
         }
     }
@@ -238,6 +273,8 @@ pub struct Decoder {
     fly: fly::FlyScratch,
     clf: clf::Scratch,
     syslog: syslog::Scratch,
+    convex: convex::ConvexScratch,
+    loki: loki::LokiScratch,
     /// One per custom format, by index.
     custom: Vec<custom::CustomScratch>,
 }
@@ -267,6 +304,8 @@ impl Decoder {
             Format::Syslog => syslog::decode(&mut self.syslog, line, ctx, out),
             Format::Python => python::decode(line, ctx, out),
             Format::Cri => cri::decode(&mut self.json, line, ctx, out),
+            Format::Convex => convex::decode(&mut self.convex, &mut self.json, line, ctx, out),
+            Format::Loki => loki::decode(&mut self.loki, &mut self.json, line, ctx, out),
             Format::Custom(i) => {
                 let Some(f) = custom_format(i) else {
                     return false;

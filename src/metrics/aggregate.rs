@@ -476,7 +476,12 @@ impl Observer {
                 }
             }
         }
-        if let Some(f) = first(fields, &roles.function) {
+        // A Convex event other than a function execution (a console line
+        // names its function too) is no execution.
+        let execution = fields
+            .get("topic")
+            .is_none_or(|t| t == "function_execution");
+        if let Some(f) = first(fields, &roles.function).filter(|_| execution) {
             let st = first(fields, &roles.function_status).unwrap_or("unknown");
             let key = (
                 super::normalize::truncate_label(f, 128).to_string(),

@@ -139,6 +139,9 @@ impl Roles {
             .chain(self.function_status.iter())
             .cloned()
             .chain(self.latency.iter().map(|(n, _)| n.clone()))
+            // Convex's event kind: only `function_execution` events count
+            // as executions.
+            .chain(std::iter::once("topic".to_string()))
             .collect();
         v.sort();
         v.dedup();
