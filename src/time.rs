@@ -220,6 +220,10 @@ pub fn parse_rfc2822(s: &[u8]) -> Option<i64> {
     let d = digits(w, 0, w.len())?;
     let mo = month(words.next()?)?;
     let yw = words.next()?;
+    // Before reading it: a longer word would overflow `digits`.
+    if !(2..=4).contains(&yw.len()) {
+        return None;
+    }
     let y = match (yw.len(), digits(yw, 0, yw.len())? as i64) {
         (4, y) => y,
         (2, y) if y < 50 => 2000 + y,
@@ -654,6 +658,20 @@ mod tests {
             "Tuesday",
         ] {
             assert_eq!(parse_rfc2822(s.as_bytes()), None, "{s}");
+        }
+    }
+
+    /// Found by fuzzing: a year word of 10 or more digits overflowed the
+    /// digit reader (a panic in debug builds) before its length was checked.
+    #[test]
+    fn rfc2822_overlong_year_is_rejected_not_overflowed() {
+        for s in [
+            "Sat, 01 Jun 242120242120 :34T",
+            "1 Jul 4294967296 10:52:37 +0200",
+            "1 Jul 20030 10:52:37 +0200",
+        ] {
+            assert_eq!(parse_rfc2822(s.as_bytes()), None, "{s}");
+            assert_eq!(parse_event_time(s.as_bytes()), None, "{s}");
         }
     }
 

@@ -18,6 +18,10 @@ const MAX_OUTPUT: usize = 16 << 20;
 const MAX_DEPTH: usize = 100;
 /// At most this many `range` iterations per render.
 const MAX_ITERATIONS: usize = 1_000_000;
+/// At most this many bytes of string arguments and results of function
+/// calls per render: each call is bounded (`repeat` by 16 MiB), but a
+/// `range` of many calls on long strings would otherwise run for hours.
+const MAX_WORK: usize = 256 << 20;
 
 /// An execution error before it is located in the source.
 pub struct Fail {
@@ -40,6 +44,8 @@ pub struct Exec<'a> {
     vars: Vec<(&'a str, Value<'a>)>,
     depth: usize,
     iterations: usize,
+    /// String bytes passed to and returned by functions so far.
+    work: usize,
     has_labels: Option<bool>,
 }
 
@@ -75,6 +81,7 @@ impl<'a> Exec<'a> {
             vars: vec![("$", Value::Labels)],
             depth: 0,
             iterations: 0,
+            work: 0,
             has_labels: None,
         }
     }
@@ -587,13 +594,29 @@ impl<'a> Exec<'a> {
             let t = param(num_in - 1);
             argv.push(validate(f, t, cmd.pos, cmd.node)?);
         }
-        (func.imp)(&self.ctx, argv).map_err(|e| {
+        self.charge(argv.iter().map(str_len).sum(), &cmd)?;
+        let v = (func.imp)(&self.ctx, argv).map_err(|e| {
             fail(
                 cmd.pos,
                 cmd.node,
                 format!("error calling {}: {e}", func.name),
             )
-        })
+        })?;
+        self.charge(str_len(&v), &cmd)?;
+        Ok(v)
+    }
+
+    /// Counts `bytes` of function work against [`MAX_WORK`].
+    fn charge(&mut self, bytes: usize, cmd: &Call<'a, '_>) -> R<()> {
+        self.work = self.work.saturating_add(bytes);
+        if self.work > MAX_WORK {
+            return Err(fail(
+                cmd.pos,
+                cmd.node,
+                format!("template function calls exceed {MAX_WORK} bytes of strings"),
+            ));
+        }
+        Ok(())
     }
 
     /// `and`/`or` evaluate their arguments in order and stop at the first
@@ -775,5 +798,12 @@ fn validate<'a>(v: Value<'a>, t: P, pos: usize, node: &dyn std::fmt::Display) ->
                 v.type_name()
             ),
         ))
+    }
+}
+
+fn str_len(v: &Value<'_>) -> usize {
+    match v {
+        Value::Str(s) => s.len(),
+        _ => 0,
     }
 }

@@ -796,3 +796,28 @@ fn no_panics_on_hostile_input() {
         }
     }
 }
+
+/// Each `repeat` is capped at 16 MiB and a render at a million `range`
+/// iterations, but together they allowed 16 TB of copying (or scanning) in
+/// one render: function work is bounded per render too.
+#[test]
+fn range_of_long_string_calls_stops_at_the_work_limit() {
+    for t in [
+        r#"{{range 1000000}}{{$x := repeat 16000000 "x"}}{{end}}"#,
+        r#"{{$b := repeat 16000000 "x"}}{{range 1000000}}{{if contains "y" $b}}{{end}}{{end}}"#,
+    ] {
+        let start = std::time::Instant::now();
+        let e = err(t);
+        assert!(e.contains("exceed"), "{t:?}: {e}");
+        assert!(
+            start.elapsed().as_secs() < 10,
+            "{t:?} took {:?}",
+            start.elapsed()
+        );
+    }
+    // Ordinary heavy use stays well inside the budget.
+    assert_eq!(
+        r(r#"{{range 1000}}{{$x := repeat 1000 "x"}}{{end}}ok"#),
+        "ok"
+    );
+}
