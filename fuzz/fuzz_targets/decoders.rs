@@ -39,12 +39,15 @@ fuzz_target!(|data: &[u8]| {
     let _ = nagare::decode::detect::detect(data);
     let _ = nagare::decode::detect::is_pretty_json(data);
 
-    // CRI partial lines joined, with a small line limit to reach the
+    // Readers in front of framing: CRI partial lines joined, Loki bodies and
+    // Convex batches split into records; a small line limit reaches the
     // too-long paths.
-    for max_line in [16, 1 << 20] {
-        let mut joined = Vec::new();
-        let mut r = Format::Cri.join_lines(Box::new(Cursor::new(data.to_vec())), max_line);
-        let _ = r.read_to_end(&mut joined);
+    for format in [Format::Cri, Format::Loki, Format::Convex] {
+        for max_line in [16, 1 << 20] {
+            let mut joined = Vec::new();
+            let mut r = format.join_lines(Box::new(Cursor::new(data.to_vec())), max_line, "fuzz");
+            let _ = r.read_to_end(&mut joined);
+        }
     }
 
     // Multi-line records (Python tracebacks): framing cuts only where a
