@@ -255,6 +255,21 @@ fn first_overlong_line(chunk: &[u8], max_line: usize) -> Option<(usize, usize)> 
     None
 }
 
+/// Bytes a rewriting reader (CRI joiner, body splitter) has produced and
+/// not yet handed out: copies as much as fits into `buf`; `None` (and the
+/// buffer emptied for reuse) once everything has been handed out.
+pub fn drain_output(output: &mut Vec<u8>, pos: &mut usize, buf: &mut [u8]) -> Option<usize> {
+    if *pos < output.len() {
+        let n = buf.len().min(output.len() - *pos);
+        buf[..n].copy_from_slice(&output[*pos..*pos + n]);
+        *pos += n;
+        return Some(n);
+    }
+    output.clear();
+    *pos = 0;
+    None
+}
+
 /// Iterates the lines of a chunk without their terminators (`\n`, `\r\n`).
 pub fn lines(chunk: &[u8]) -> impl Iterator<Item = &[u8]> {
     let body = chunk.strip_suffix(b"\n").unwrap_or(chunk);

@@ -251,14 +251,10 @@ impl<R: Read> BodySplitter<R> {
 impl<R: Read> Read for BodySplitter<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
-            if self.out_pos < self.output.len() {
-                let n = buf.len().min(self.output.len() - self.out_pos);
-                buf[..n].copy_from_slice(&self.output[self.out_pos..self.out_pos + n]);
-                self.out_pos += n;
+            if let Some(n) = crate::framing::drain_output(&mut self.output, &mut self.out_pos, buf)
+            {
                 return Ok(n);
             }
-            self.output.clear();
-            self.out_pos = 0;
             if self.eof {
                 return Ok(0);
             }

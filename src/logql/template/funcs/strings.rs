@@ -126,20 +126,21 @@ pub fn trim_space<'a>(_: &Ctx<'a>, a: Vec<Value<'a>>) -> R<'a> {
     out(s(&a[0]).trim().to_string())
 }
 
-/// sprig `trimAll cutset src`.
-pub fn trim_all<'a>(_: &Ctx<'a>, a: Vec<Value<'a>>) -> R<'a> {
-    let cut = s(&a[0]);
-    out(s(&a[1]).trim_matches(|c| cut.contains(c)).to_string())
+// sprig's versions take the Go ones' arguments in the other order (the
+// piped value last): `trimAll cutset src`, `trimPrefix p src`, …
+pub fn trim_all<'a>(c: &Ctx<'a>, mut a: Vec<Value<'a>>) -> R<'a> {
+    a.swap(0, 1);
+    go_trim(c, a)
 }
 
-pub fn trim_prefix<'a>(_: &Ctx<'a>, a: Vec<Value<'a>>) -> R<'a> {
-    let (p, src) = (s(&a[0]), s(&a[1]));
-    out(src.strip_prefix(p).unwrap_or(src).to_string())
+pub fn trim_prefix<'a>(c: &Ctx<'a>, mut a: Vec<Value<'a>>) -> R<'a> {
+    a.swap(0, 1);
+    go_trim_prefix(c, a)
 }
 
-pub fn trim_suffix<'a>(_: &Ctx<'a>, a: Vec<Value<'a>>) -> R<'a> {
-    let (p, src) = (s(&a[0]), s(&a[1]));
-    out(src.strip_suffix(p).unwrap_or(src).to_string())
+pub fn trim_suffix<'a>(c: &Ctx<'a>, mut a: Vec<Value<'a>>) -> R<'a> {
+    a.swap(0, 1);
+    go_trim_suffix(c, a)
 }
 
 pub fn contains<'a>(_: &Ctx<'a>, a: Vec<Value<'a>>) -> R<'a> {
