@@ -43,7 +43,7 @@ fuzz_target!(|data: &[u8]| {
             let _ = custom::decode(&fmt, &mut scratch, line, &ctx, &mut out);
         }
         if let Some(re) = &fmt.multiline {
-            let _ = re.is_match(rest);
+            let _ = re.is_start(rest);
         }
     }
 });
