@@ -34,6 +34,8 @@ pub mod decode;
 pub mod engine;
 pub mod formats;
 pub mod framing;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod logql;
 pub mod metrics;
 pub mod output;

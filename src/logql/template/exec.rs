@@ -16,8 +16,11 @@ use super::value::{truth, write_value, Value};
 const MAX_OUTPUT: usize = 16 << 20;
 /// Go's `maxExecDepth` is 100000; a smaller bound keeps our stack safe.
 const MAX_DEPTH: usize = 100;
-/// At most this many `range` iterations per render.
-const MAX_ITERATIONS: usize = 1_000_000;
+/// At most this many `range` iterations per render (all loops together).
+/// A template runs once per log line, so this bounds a line's cost: 100,000
+/// iterations of a cheap body take well under a second, and no real log
+/// line carries a collection that long.
+pub(crate) const MAX_ITERATIONS: usize = 100_000;
 /// At most this many bytes of string arguments and results of function
 /// calls per render: each call is bounded (`repeat` by 16 MiB), but a
 /// `range` of many calls on long strings would otherwise run for hours.

@@ -797,14 +797,28 @@ fn no_panics_on_hostile_input() {
     }
 }
 
-/// Each `repeat` is capped at 16 MiB and a render at a million `range`
-/// iterations, but together they allowed 16 TB of copying (or scanning) in
+/// A render runs at most 100,000 `range` iterations, all loops together:
+/// a template runs once per line, so one line cannot take seconds.
+#[test]
+fn range_iterations_are_bounded_per_render() {
+    assert_eq!(r("{{range 100000}}{{end}}ok"), "ok");
+    assert!(err("{{range 100001}}{{end}}").contains("range over too many elements"));
+    // Nested loops count together: 400 + 400 × 400 > 100,000.
+    let e = err("{{range 400}}{{range 400}}{{end}}{{end}}");
+    assert!(e.contains("range over too many elements"), "{e}");
+    // So do loops over a collection (a JSON array of 100,001 items).
+    let e = err(r#"{{range fromJson (printf "[%s0]" (repeat 100000 "0,"))}}{{end}}"#);
+    assert!(e.contains("range over too many elements"), "{e}");
+}
+
+/// Each `repeat` is capped at 16 MiB and a render at 100,000 `range`
+/// iterations, but together they allowed 1.6 TB of copying (or scanning) in
 /// one render: function work is bounded per render too.
 #[test]
 fn range_of_long_string_calls_stops_at_the_work_limit() {
     for t in [
-        r#"{{range 1000000}}{{$x := repeat 16000000 "x"}}{{end}}"#,
-        r#"{{$b := repeat 16000000 "x"}}{{range 1000000}}{{if contains "y" $b}}{{end}}{{end}}"#,
+        r#"{{range 100000}}{{$x := repeat 16000000 "x"}}{{end}}"#,
+        r#"{{$b := repeat 16000000 "x"}}{{range 100000}}{{if contains "y" $b}}{{end}}{{end}}"#,
     ] {
         let start = std::time::Instant::now();
         let e = err(t);
