@@ -417,6 +417,12 @@ pub struct FilterArgs {
     /// Print only the number of selected records.
     #[arg(long)]
     pub count: bool,
+    /// Select only the lines their format could not decode (a JSON line
+    /// that is not one object, an access line a pattern does not match…);
+    /// the query still applies. Shows what a format misses, e.g.
+    /// `nagare filter --format my-format --malformed app.log`.
+    #[arg(long)]
+    pub malformed: bool,
     /// Only records at or after this event time (RFC 3339 or a duration ago: 6h).
     #[arg(long)]
     pub since: Option<String>,
@@ -538,6 +544,7 @@ impl FilterArgs {
                 LineOutputArg::Jsonl => LineOutput::Jsonl,
             },
             count: self.count,
+            malformed_only: self.malformed,
             time_range,
             line_buffered: self.line_buffered,
             engine: self.input.engine_options()?,

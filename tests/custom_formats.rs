@@ -2,7 +2,8 @@
 //! pass their own samples; broken definitions and failing samples are
 //! reported with the place to look; a custom format decodes with
 //! `--format NAME`, takes part in auto-detection after the built-in ones,
-//! keeps and counts lines that do not match, flags bad times, and joins
+//! keeps and counts lines that do not match (and `--malformed` shows
+//! them), flags bad times, and joins
 //! multi-line records.
 
 mod common;
@@ -143,6 +144,33 @@ fn format_by_name_decodes_keeps_and_counts() {
     assert_eq!(lines.len(), 1);
     let (lines, _) = run("| path = \"/v1/z\"");
     assert_eq!(lines.len(), 1, "a bad time keeps the record");
+    // Decoding marks a line that does not match by a count, not by
+    // `__error__` (only parser stages set it, as in Loki), so it neither
+    // passes numeric filters nor shows as an error…
+    let (lines, err) = run("| __error__ != \"\"");
+    assert!(lines.is_empty(), "{lines:?}");
+    assert!(err.contains("`--malformed` prints only those"), "{err}");
+    // …and `--malformed` selects exactly such lines, the query still applying.
+    let malformed = |query: &str| {
+        let out = nagare()
+            .args([
+                "filter",
+                "--malformed",
+                "--format",
+                "svc-timed",
+                "--parsers",
+            ])
+            .arg(dir.path())
+            .arg(query)
+            .arg(&log)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        stdout_strings(&out)
+    };
+    assert_eq!(malformed("|= \"\""), ["not a record at all"]);
+    assert!(malformed("|= \"GET\"").is_empty());
+    assert!(malformed("|= \"record\" | level = \"info\"").is_empty());
     // An unknown name lists what there is.
     let out = nagare()
         .args(["filter", "--format", "nope", "|= \"x\""])

@@ -21,6 +21,8 @@ pub struct FilterOptions {
     pub unreadable_inputs: usize,
     pub output: LineOutput,
     pub count: bool,
+    /// Only lines their format could not decode.
+    pub malformed_only: bool,
     pub time_range: Option<(i64, i64)>,
     pub line_buffered: bool,
     pub engine: EngineOptions,
@@ -113,6 +115,7 @@ pub fn run(opts: FilterOptions) -> i32 {
     let compile_opts = CompileOptions {
         all_labels: opts.output == LineOutput::Jsonl,
         need_ts: opts.output == LineOutput::Jsonl || opts.time_range.is_some(),
+        malformed_only: opts.malformed_only,
     };
     let q = match CompiledQuery::compile(&log, compile_opts) {
         Ok(q) => q,
@@ -205,6 +208,12 @@ pub fn run(opts: FilterOptions) -> i32 {
         matched = total.matched,
         "filter done"
     );
+    if total.malformed > 0 && !opts.malformed_only {
+        tracing::info!(
+            "{} lines did not decode in their format; `--malformed` prints only those",
+            total.malformed
+        );
+    }
     if let Some(e) = write_failed {
         eprintln!("nagare: writing output: {e}");
         return EXIT_INPUT;

@@ -128,6 +128,7 @@ fn collect_range(
         CompileOptions {
             all_labels: by_only.is_none(),
             need_ts: true,
+            ..Default::default()
         },
     )
     .map_err(|e| e.message)?;
@@ -562,6 +563,7 @@ fn run_log(log: &LogExpr, opts: &QueryOptions) -> i32 {
         CompileOptions {
             all_labels: opts.lines == LineOutput::Jsonl,
             need_ts: true,
+            ..Default::default()
         },
     ) {
         Ok(q) => q,

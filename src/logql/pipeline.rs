@@ -54,6 +54,10 @@ pub struct CompileOptions {
     pub all_labels: bool,
     /// Event time is needed (`--since`, `--until`, JSON output).
     pub need_ts: bool,
+    /// Only lines that their format could not decode pass (`filter
+    /// --malformed`): the way to see what a format misses, since decoding
+    /// marks such lines by a count, not by `__error__`.
+    pub malformed_only: bool,
 }
 
 /// A log query ready to run.
@@ -68,6 +72,7 @@ pub struct CompiledQuery {
     pub want: Want,
     pub need_ts: bool,
     all_labels: bool,
+    malformed_only: bool,
 }
 
 impl CompiledQuery {
@@ -171,6 +176,7 @@ impl CompiledQuery {
             want,
             need_ts,
             all_labels: opts.all_labels,
+            malformed_only: opts.malformed_only,
         })
     }
 
@@ -211,7 +217,11 @@ impl CompiledQuery {
     }
 
     fn needs_decode(&self, format: Format) -> bool {
-        format.is_envelope() || !self.stages.is_empty() || self.need_ts || self.all_labels
+        format.is_envelope()
+            || !self.stages.is_empty()
+            || self.need_ts
+            || self.all_labels
+            || self.malformed_only
     }
 }
 
@@ -469,6 +479,9 @@ impl<'q> Exec<'q> {
             }
             if self.dec.ts_invalid {
                 self.stats.bad_time += 1;
+            }
+            if ok && q.malformed_only {
+                return false;
             }
             if let Some(ts) = self.dec.ts {
                 self.ts = ts;
@@ -842,6 +855,7 @@ mod tests {
             CompileOptions {
                 all_labels: true,
                 need_ts: false,
+                ..Default::default()
             },
         )
         .unwrap();
