@@ -233,7 +233,11 @@ pub fn decode(
         set(f, want, "path", path);
         if let Some(q) = query {
             set(f, want, "query", q);
-            query_params(dialect, scratch, q, want, f);
+            let own = |name: &[u8]| {
+                OWN_FIELDS.iter().any(|o| o.as_bytes() == name)
+                    || (dialect.ident_user && (name == b"ident" || name == b"user"))
+            };
+            query_params(scratch, q, want, &own, f);
         }
         if let Some(pr) = protocol {
             set(f, want, "protocol", pr);
@@ -264,9 +268,16 @@ pub fn decode(
     true
 }
 
-/// Each `k=v` of the query string as a field `k`, URL-decoded and
-/// sanitized, unless the format sets that name itself.
-fn query_params(dialect: &Dialect, scratch: &mut Scratch, q: &[u8], want: &Want, f: &mut Fields) {
+/// Each `k=v` of the query string `q` as a field `k`, URL-decoded and
+/// sanitized, unless `own(k)`: a name the format sets itself. Custom
+/// formats share it (the `query` field type).
+pub fn query_params(
+    scratch: &mut Scratch,
+    q: &[u8],
+    want: &Want,
+    own: &dyn Fn(&[u8]) -> bool,
+    f: &mut Fields,
+) {
     for param in q.split(|&c| c == b'&') {
         let (k, v) = match memchr::memchr(b'=', param) {
             Some(e) => (&param[..e], &param[e + 1..]),
@@ -279,9 +290,7 @@ fn query_params(dialect: &Dialect, scratch: &mut Scratch, q: &[u8], want: &Want,
             continue;
         }
         let name = &scratch.name[..];
-        let own = OWN_FIELDS.iter().any(|o| o.as_bytes() == name)
-            || (dialect.ident_user && (name == b"ident" || name == b"user"));
-        if own || !want.wants_bytes(name) {
+        if own(name) || !want.wants_bytes(name) {
             continue;
         }
         f.set_with_name_bytes(name, |b| url_decode_into(v, b));

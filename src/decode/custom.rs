@@ -25,6 +25,7 @@ struct Bufs {
     value: String,
     latency: String,
     time: String,
+    query: super::clf::Scratch,
 }
 
 /// What decoding one line found.
@@ -135,6 +136,19 @@ fn put(
     if !bufs.latency.is_empty() && wants(want, LATENCY_FIELD) {
         out.fields.set(LATENCY_FIELD, &bufs.latency);
     }
+    if ty == FieldType::Query {
+        // A parameter never overrides a capture, whichever comes first.
+        let own = |param: &[u8]| {
+            param == LATENCY_FIELD.as_bytes() || fmt.captures.iter().any(|c| c.as_bytes() == param)
+        };
+        super::clf::query_params(
+            &mut bufs.query,
+            value.as_bytes(),
+            want,
+            &own,
+            &mut out.fields,
+        );
+    }
     true
 }
 
@@ -242,5 +256,59 @@ timestamp = { field = "time" }
         assert_eq!((o, d.ts), (Outcome::Record, Some(NOW)));
         let (o, _) = run(def, "2026-99-06T10:30:45Z hi", Want::All);
         assert_eq!(o, Outcome::RecordBadTime);
+    }
+
+    #[test]
+    fn quoted_captures_are_unquoted() {
+        // Go's slog TextHandler quotes a value with spaces or quotes.
+        let def = r#"
+name = "slog"
+regex = '^time=(?P<time>\S+) level=(?P<level>\S+) msg=(?P<msg>"(?:[^"\\]|\\.)*"|\S+)$'
+types = { msg = "quoted" }
+"#;
+        let (o, d) = run(
+            def,
+            r#"time=2026-05-06T10:30:45Z level=INFO msg="said \"hi\"\n""#,
+            Want::All,
+        );
+        assert_eq!(o, Outcome::Record);
+        assert_eq!(d.fields.get("msg"), Some("said \"hi\"\n"));
+        let (_, d) = run(
+            def,
+            "time=2026-05-06T10:30:45Z level=INFO msg=hello",
+            Want::All,
+        );
+        assert_eq!(d.fields.get("msg"), Some("hello"));
+    }
+
+    #[test]
+    fn query_captures_become_parameters() {
+        let def = r#"
+name = "qs"
+regex = '^(?P<method>\S+) (?P<path>[^ ?]*)(?:\?(?P<query>\S*))? (?P<status>\d+)$'
+types = { query = "query", status = "int" }
+"#;
+        let (o, d) = run(
+            def,
+            "GET /search?q=caf%C3%A9+bar&page=2&status=999&path=x&2fa=1 200",
+            Want::All,
+        );
+        assert_eq!(o, Outcome::Record);
+        assert_eq!(d.fields.get("q"), Some("café bar"));
+        assert_eq!(d.fields.get("page"), Some("2"));
+        assert_eq!(d.fields.get("_2fa"), Some("1"), "names sanitized as Loki's");
+        // A parameter never overrides a capture, before or after it.
+        assert_eq!(d.fields.get("status"), Some("200"));
+        assert_eq!(d.fields.get("path"), Some("/search"));
+        assert_eq!(
+            d.fields.get("query"),
+            Some("q=caf%C3%A9+bar&page=2&status=999&path=x&2fa=1")
+        );
+        // Only what the query reads.
+        let (_, d) = run(def, "GET /s?q=a&page=2 200", Want::names(["q"]));
+        assert_eq!((d.fields.get("q"), d.fields.len()), (Some("a"), 1));
+        // No query string: no parameters, still a record.
+        let (o, d) = run(def, "GET /s 200", Want::All);
+        assert_eq!((o, d.fields.get("query")), (Outcome::Record, None));
     }
 }

@@ -26,9 +26,17 @@ pub enum FieldType {
     Bool,
     /// Text, unchanged (the default; named so a definition can say it).
     String,
+    /// Text that may be a double-quoted string with Go/JSON escapes (as
+    /// Go's `slog` and logfmt writers quote values with spaces): the quotes
+    /// are removed and the escapes read; unquoted text is kept as it is.
+    Quoted,
+    /// A URL query string (`q=a+b&page=2`): kept as it is, and each
+    /// parameter also becomes a field of its own name, URL-decoded, unless
+    /// the format has a capture of that name (as the built-in nginx does).
+    Query,
 }
 
-pub const TYPE_NAMES: &str = "int, float, seconds, ms, bytes, bool, string";
+pub const TYPE_NAMES: &str = "int, float, seconds, ms, bytes, bool, string, quoted, query";
 
 /// The field that `seconds` and `ms` fields also set.
 pub const LATENCY_FIELD: &str = "latency_ms";
@@ -43,6 +51,8 @@ impl FieldType {
             "bytes" => FieldType::Bytes,
             "bool" => FieldType::Bool,
             "string" => FieldType::String,
+            "quoted" => FieldType::Quoted,
+            "query" => FieldType::Query,
             _ => return None,
         })
     }
@@ -51,7 +61,7 @@ impl FieldType {
     /// access logs write a missing number. Such a field is left out rather
     /// than failing the line.
     pub fn is_absent(self, text: &str) -> bool {
-        self != FieldType::String && (text.is_empty() || text == "-")
+        !matches!(self, FieldType::String | FieldType::Quoted) && (text.is_empty() || text == "-")
     }
 
     /// Writes the canonical form of `text` into `out` (cleared first), and
@@ -66,7 +76,13 @@ impl FieldType {
         out.clear();
         latency.clear();
         match self {
-            FieldType::String => out.push_str(text),
+            FieldType::String | FieldType::Query => out.push_str(text),
+            FieldType::Quoted => match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+                Some(inner) if text.len() >= 2 => {
+                    crate::decode::logfmt::unquote_into(inner.as_bytes(), out)
+                }
+                _ => out.push_str(text),
+            },
             FieldType::Int => {
                 let v: i64 = text.trim().parse().map_err(|_| "not an integer")?;
                 use std::fmt::Write as _;
@@ -159,5 +175,17 @@ mod tests {
         assert!(FieldType::Int.is_absent("-"));
         assert!(FieldType::Int.is_absent(""));
         assert!(!FieldType::String.is_absent("-"));
+        // Quoted: Go's strconv.Quote escapes read; unquoted text unchanged.
+        assert_eq!(
+            conv(FieldType::Quoted, r#""a \"b\"\tc\u00e9""#).unwrap().0,
+            "a \"b\"\tcé"
+        );
+        assert_eq!(conv(FieldType::Quoted, "plain").unwrap().0, "plain");
+        assert_eq!(conv(FieldType::Quoted, r#""""#).unwrap().0, "");
+        assert_eq!(conv(FieldType::Quoted, r#"""#).unwrap().0, "\"");
+        assert!(!FieldType::Quoted.is_absent("-"));
+        // Query: the text itself; the parameters are the decoder's job.
+        assert_eq!(conv(FieldType::Query, "q=a+b").unwrap().0, "q=a+b");
+        assert!(FieldType::Query.is_absent("-"));
     }
 }
