@@ -139,28 +139,82 @@ fn zone(s: &[u8], i: &mut usize) -> Option<i64> {
     }
 }
 
-/// Zone names with a fixed offset: UTC's names, and the North American ones
-/// RFC 2822 keeps from RFC 822. Other abbreviations are ambiguous (IST is
-/// three zones), so a time carrying one is not parsed.
-fn named_zone(name: &[u8]) -> Option<i64> {
-    const ZONES: [(&[u8], i64); 12] = [
-        (b"UTC", 0),
-        (b"GMT", 0),
-        (b"UT", 0),
-        (b"Z", 0),
-        (b"EST", -5),
-        (b"EDT", -4),
-        (b"CST", -6),
-        (b"CDT", -5),
-        (b"MST", -7),
-        (b"MDT", -6),
-        (b"PST", -8),
-        (b"PDT", -7),
-    ];
-    ZONES
+/// Zone abbreviations with one fixed offset, in seconds east of UTC: UTC's
+/// names; the North American ones RFC 2822 keeps from RFC 822 (so `CST` is
+/// US Central, as there and in PostgreSQL's default set); and those today's
+/// tz database prints for Europe, Africa, Asia and Oceania that name one
+/// offset only. `IST` (India, Ireland, Israel), `AST`/`ADT` (Atlantic,
+/// Arabia) and other ambiguous names are left out: a time carrying one does
+/// not read, rather than reading wrong.
+const ZONE_ABBREVIATIONS: [(&[u8], i64); 46] = [
+    (b"UTC", 0),
+    (b"GMT", 0),
+    (b"UT", 0),
+    (b"Z", 0),
+    (b"WET", 0),
+    (b"WEST", 3600),
+    (b"BST", 3600),
+    (b"CET", 3600),
+    (b"MET", 3600),
+    (b"WAT", 3600),
+    (b"CEST", 7200),
+    (b"MEST", 7200),
+    (b"EET", 7200),
+    (b"CAT", 7200),
+    (b"SAST", 7200),
+    (b"EEST", 10800),
+    (b"MSK", 10800),
+    (b"EAT", 10800),
+    (b"PKT", 18000),
+    (b"WIB", 25200),
+    (b"WITA", 28800),
+    (b"AWST", 28800),
+    (b"HKT", 28800),
+    (b"WIT", 32400),
+    (b"JST", 32400),
+    (b"KST", 32400),
+    (b"ACST", 34200),
+    (b"AEST", 36000),
+    (b"ACDT", 37800),
+    (b"AEDT", 39600),
+    (b"NZST", 43200),
+    (b"NZDT", 46800),
+    (b"HST", -36000),
+    (b"AKST", -32400),
+    (b"AKDT", -28800),
+    (b"PST", -28800),
+    (b"PDT", -25200),
+    (b"MST", -25200),
+    (b"MDT", -21600),
+    (b"CST", -21600),
+    (b"CDT", -18000),
+    (b"EST", -18000),
+    (b"EDT", -14400),
+    (b"NST", -12600),
+    (b"NDT", -9000),
+    (b"CHST", 36000),
+];
+
+/// A zone abbreviation's offset in seconds east of UTC (any case), from
+/// [`ZONE_ABBREVIATIONS`], or the tz database's numeric abbreviations
+/// (`+08`, `-0330`) for zones without a name.
+pub fn named_zone(name: &[u8]) -> Option<i64> {
+    if let Some(&sign @ (b'+' | b'-')) = name.first() {
+        let (h, m) = match name.len() {
+            3 => (digits(name, 1, 2)?, 0),
+            5 => (digits(name, 1, 2)?, digits(name, 3, 2)?),
+            _ => return None,
+        };
+        if h > 23 || m > 59 {
+            return None;
+        }
+        let off = h as i64 * 3600 + m as i64 * 60;
+        return Some(if sign == b'-' { -off } else { off });
+    }
+    ZONE_ABBREVIATIONS
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, h)| h * 3600)
+        .map(|(_, s)| *s)
 }
 
 /// Validates a civil date-time and turns it into nanoseconds since the
@@ -610,12 +664,16 @@ mod tests {
             "2026-05-06T19:30:45.123+0900",
             "2026-05-06 19:30:45.123 +0900 JST",
             "2026-05-06T05:30:45.123 EST",
+            "2026-05-06 12:30:45.123 CEST",
+            "2026-05-06 19:30:45.123 JST",
+            "2026-05-06 20:30:45.123 AEST",
         ] {
             assert_eq!(parse_rfc3339(s.as_bytes()), Some(utc), "{s}");
             assert_eq!(parse_event_time(s.as_bytes()), Some(utc), "{s}");
         }
         for s in [
             "2026-05-06 10:30:45 XYZ",
+            "2026-05-06 10:30:45 IST",
             "2026-05-06 10:30:45 ",
             "2026-05-06T10:30:45+25:00",
             "2026-05-06T10:30:45 +0000 TOOLONGNAME",

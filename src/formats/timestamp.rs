@@ -4,7 +4,9 @@
 //! Without a `format`, the value is read as the built-in formats read times
 //! (RFC 3339 and ISO 8601 variants, epoch numbers by magnitude, the common
 //! log format). With one, it is a strftime format (chrono's): no zone in
-//! the format means UTC; a trailing `%Z` accepts `UTC`, `GMT` or `Z`; no
+//! the format means UTC; a trailing `%Z` reads the zone abbreviations that
+//! name one offset (`UTC`, `CET`, `EDT`, `JST`, `+08`: `time::named_zone`;
+//! not the ambiguous `IST`); no
 //! year in the format (syslog style) means the year that puts the time
 //! nearest before now, so nothing is dated in the future across New Year.
 
@@ -77,22 +79,32 @@ impl TimestampSpec {
             return crate::time::parse_event_time(b).or_else(|| crate::time::parse_clf(b));
         }
         let mut text = text.trim();
+        // Seconds east of UTC that a trailing zone name says.
+        let mut offset = 0;
         if self.zone_name {
             let (rest, zone) = text.rsplit_once(' ').unwrap_or(("", text));
-            if !matches!(zone, "UTC" | "GMT" | "Z") {
-                return None;
+            // With a numeric offset in the format too, the name only
+            // repeats it (`+0900 JST`).
+            if !self.has_zone {
+                offset = crate::time::named_zone(zone.as_bytes())?;
             }
             text = rest.trim_end();
         }
+        let to_utc = |t: i64| t.checked_sub(offset.checked_mul(NANOS_PER_SEC)?);
         if self.has_year {
-            return parse_with(&self.items, text, self.has_zone);
+            return to_utc(parse_with(&self.items, text, self.has_zone)?);
         }
         // No year: try this year, and last year if that is in the future.
         let year = DateTime::from_timestamp(now_ns.div_euclid(NANOS_PER_SEC), 0)?
             .format("%Y")
             .to_string();
-        let with_year =
-            |y: &str| parse_with(&self.items_with_year, &format!("{y} {text}"), self.has_zone);
+        let with_year = |y: &str| {
+            to_utc(parse_with(
+                &self.items_with_year,
+                &format!("{y} {text}"),
+                self.has_zone,
+            )?)
+        };
         let t = with_year(&year)?;
         if t > now_ns.saturating_add(FUTURE_SLACK_NS) {
             let last: i64 = year.parse().ok()?;
@@ -147,8 +159,42 @@ mod tests {
             Some(at("2026-05-06T10:30:45Z"))
         );
         assert_eq!(
-            p(Some("%Y-%m-%d %H:%M:%S %Z"), "2026-05-06 10:30:45 CEST"),
+            p(Some("%Y-%m-%d %H:%M:%S %Z"), "2026-05-06 12:30:45 CEST"),
+            Some(at("2026-05-06T10:30:45Z"))
+        );
+        // PostgreSQL's `%m` with a zone that has no abbreviation.
+        assert_eq!(
+            p(
+                Some("%Y-%m-%d %H:%M:%S%.f %Z"),
+                "2026-05-06 18:30:45.123 +08"
+            ),
+            Some(at("2026-05-06T10:30:45.123Z"))
+        );
+        assert_eq!(
+            p(Some("%Y-%m-%d %H:%M:%S %Z"), "2026-05-06 06:30:45 edt"),
+            Some(at("2026-05-06T10:30:45Z"))
+        );
+        // Ambiguous (India, Ireland, Israel) or unknown: does not read.
+        assert_eq!(
+            p(Some("%Y-%m-%d %H:%M:%S %Z"), "2026-05-06 10:30:45 IST"),
             None
+        );
+        assert_eq!(
+            p(Some("%Y-%m-%d %H:%M:%S %Z"), "2026-05-06 10:30:45 XYZ"),
+            None
+        );
+        // A numeric offset in the format wins; the name only repeats it.
+        assert_eq!(
+            p(
+                Some("%Y-%m-%d %H:%M:%S %z %Z"),
+                "2026-05-06 19:30:45 +0900 JST"
+            ),
+            Some(at("2026-05-06T10:30:45Z"))
+        );
+        // Yearless with a zone: the year is chosen on the UTC time.
+        assert_eq!(
+            p(Some("%b %d %H:%M:%S %Z"), "May 06 12:30:45 CEST"),
+            Some(at("2026-05-06T10:30:45Z"))
         );
         assert_eq!(p(Some("%s"), "1778063445"), Some(NOW));
         assert_eq!(
