@@ -6,7 +6,8 @@
 //! - `flyctl logs --json`: `{"timestamp":…,"message":…,"level":…,"instance":…,"region":…,
 //!   "meta":{…}}`, printed as pretty multi-line JSON (the source joins it back
 //!   into one line per object, see `framing::JsonJoiner`);
-//! - `flyctl logs` plain output: `<time> <app>[<instance>] <region> [<level>] <message>`.
+//! - `flyctl logs` plain output: `<time> <app>[<instance>] <region> [<level>] <message>`
+//!   (current flyctl writes no space after `[<level>]`; both read).
 //!
 //! The app's own line is the inner `message`; it is what the query sees and
 //! what `filter` prints. `app`, `region` and `instance` become stream labels.
@@ -192,22 +193,26 @@ pub fn parse_plain(line: &[u8]) -> Option<PlainLine<'_>> {
     let time = word()?;
     let app_inst = word()?;
     let region = word()?;
-    let level = word()?;
     crate::time::parse_rfc3339(time)?;
     let open = app_inst.iter().position(|&c| c == b'[')?;
     if app_inst.last() != Some(&b']') || open == 0 {
         return None;
     }
-    if level.len() < 2 || level[0] != b'[' || level[level.len() - 1] != b']' {
+    // `[info] message` in older flyctl output, `[info]message` in current
+    // output (the machine's line follows the bracket directly).
+    let level_end = rest.iter().position(|&c| c == b']')?;
+    let level = &rest[..level_end];
+    if level.first() != Some(&b'[') || level.len() < 2 || level.contains(&b' ') {
         return None;
     }
+    let message = &rest[level_end + 1..];
     Some(PlainLine {
         time,
         app: &app_inst[..open],
         instance: &app_inst[open + 1..app_inst.len() - 1],
         region,
-        level: &level[1..level.len() - 1],
-        message: rest,
+        level: &level[1..],
+        message: message.strip_prefix(b" ").unwrap_or(message),
     })
 }
 
@@ -285,6 +290,26 @@ mod tests {
         assert_eq!(out.fields.get("status"), Some("200"));
         assert_eq!(out.app_line, br#"{"status":200}"#);
         assert!(out.ts.is_some());
+        // Current flyctl: no space after the level; proxy lines carry a code.
+        let (ok, out) = run(
+            r#"2026-05-06T10:30:45Z app[148ed193b95089] lax [info]{"status":503}"#,
+            true,
+        );
+        assert!(ok);
+        assert_eq!(out.app_line, br#"{"status":503}"#);
+        assert_eq!(out.fields.get("status"), Some("503"));
+        let p = parse_plain(
+            b"2024-05-17T07:50:31Z proxy[91852903c72378] sin [error][PC01] instance refused connection",
+        )
+        .unwrap();
+        assert_eq!(
+            (p.app, p.region, p.level),
+            (&b"proxy"[..], &b"sin"[..], &b"error"[..])
+        );
+        assert_eq!(p.message, b"[PC01] instance refused connection");
+        // A bracket that is not a level is not a flyctl line.
+        assert!(parse_plain(b"2026-05-06T10:30:45Z app[1] ams not [a level] x").is_none());
+        assert!(parse_plain(b"2026-05-06T10:30:45Z app[1] ams [info").is_none());
     }
 
     #[test]

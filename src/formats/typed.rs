@@ -14,7 +14,7 @@ use crate::logql::label_filter::parse_bytes;
 pub enum FieldType {
     /// A whole number, written without leading zeros or `+`.
     Int,
-    /// A decimal number, kept as written.
+    /// A decimal number, maybe negative, kept as written.
     Float,
     /// A duration in seconds; `latency_ms` gets it in milliseconds.
     Seconds,
@@ -89,7 +89,9 @@ impl FieldType {
                 let _ = write!(out, "{v}");
             }
             FieldType::Float => {
-                plain_decimal(text).ok_or("not a number")?;
+                // A sign is allowed here (AWS ALB writes -1 for "none"),
+                // not for durations.
+                plain_decimal(text.strip_prefix('-').unwrap_or(text)).ok_or("not a number")?;
                 out.push_str(text);
             }
             FieldType::Seconds => {
@@ -156,6 +158,9 @@ mod tests {
         assert!(conv(FieldType::Int, "abc").is_err());
         assert_eq!(conv(FieldType::Float, "3.25").unwrap().0, "3.25");
         assert!(conv(FieldType::Float, "1e3").is_err());
+        assert_eq!(conv(FieldType::Float, "-1").unwrap().0, "-1");
+        assert!(conv(FieldType::Float, "--1").is_err());
+        assert!(conv(FieldType::Float, "-").is_err());
         assert_eq!(
             conv(FieldType::Seconds, "0.231").unwrap(),
             ("0.231".into(), "231".into())
