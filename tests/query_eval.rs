@@ -661,13 +661,15 @@ fn vector_matching() {
 
 #[test]
 fn pipeline_errors_fail_like_loki() {
-    // The truncated line is not one JSON object: `| json` sets
-    // JSONParserErr on it and the metric query fails with Loki's text.
+    // The truncated line (8) is not one JSON object: `| json` sets
+    // JSONParserErr on it. It has no time of its own, so it sits at its
+    // arrival time (the read time, after T0 and before 2100). A window
+    // holding it, (2000, 2100], fails the query with Loki's text.
     let (code, _, err) = run(&[
         "--instant",
         "--end",
-        &at(40),
-        r#"count_over_time({filename=~".+"} | json [1m])"#,
+        "2100-01-01T00:00:00Z",
+        r#"sum(count_over_time({filename=~".+"} | json [100y]))"#,
     ]);
     assert_eq!(code, 2, "{err}");
     assert!(
@@ -681,17 +683,25 @@ fn pipeline_errors_fail_like_loki() {
     ] {
         assert!(err.contains(line), "{err}");
     }
-    // Skipping the error lines makes it a plain count (10 requests + the
-    // probe over (−20,40]); counters lie after 40.
-    assert_vector(
-        &instant(
-            r#"sum(count_over_time({filename=~".+"} | json | __error__="" [1m]))"#,
+    // Without --start/--end the query stands for all the data: any error
+    // sample fails it, wherever the step grid falls.
+    let (code, _, err) = run(&[r#"count_over_time({filename=~".+"} | json [1m])"#]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("'JSONParserErr'"), "{err}");
+    // At 40 no evaluated window holds it, so, as in Loki (which checks
+    // each step's vector), it does not fail the query: 10 requests + the
+    // probe over (−20,40]; counters lie after 40. Skipping the error lines
+    // gives the same count.
+    let sum = |filter: &str| {
+        instant(
+            &format!(r#"sum(count_over_time({{filename=~".+"}} | json{filter} [1m]))"#),
             40,
-        ),
-        &[("{}", 11.0)],
-    );
-    // A non-numeric unwrapped value: SampleExtractionErr with Go's
-    // strconv detail.
+        )
+    };
+    assert_vector(&sum(""), &[("{}", 11.0)]);
+    assert_vector(&sum(r#" | __error__="""#), &[("{}", 11.0)]);
+    // A non-numeric unwrapped value (the probe at 33): SampleExtractionErr
+    // with Go's strconv detail, when a window holds it: (−20,40] does.
     let q = r#"sum_over_time({filename=~".+"} | event="probe" | unwrap latency_ms [1m])"#;
     let (code, _, err) = run(&["--instant", "--end", &at(40), q]);
     assert_eq!(code, 2, "{err}");
@@ -703,6 +713,18 @@ fn pipeline_errors_fail_like_loki() {
         err.contains(r#"(e.g | __error__!="SampleExtractionErr")."#),
         "{err}"
     );
+    // (40,100] does not hold 33: no error, and no sample either.
+    assert_vector(&instant(q, 100), &[]);
+    // Steps 0, 60, 120 with a 10 s range evaluate (−10,0], (50,60],
+    // (110,120]: 33 falls between windows, so the range query succeeds.
+    let q10 = r#"sum_over_time({filename=~".+"} | event="probe" | unwrap latency_ms [10s])"#;
+    assert_matrix(&range(q10, 0, 120, "60s"), &[]);
+    // 30 s steps (0, 30, 60, 90, 120) evaluate (20,30] and (50,60] around
+    // it: still none. 5 s steps evaluate (25,35], which holds 33: fails.
+    assert_matrix(&range(q10, 0, 120, "30s"), &[]);
+    let (code, _, err) = run(&["--start", &at(0), "--end", &at(120), "--step", "5s", q10]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("SampleExtractionErr"), "{err}");
     // A filter after the unwrap skips it: nothing is left.
     let q = r#"sum_over_time({filename=~".+"} | event="probe" | unwrap latency_ms | __error__="" [1m])"#;
     assert_vector(&instant(q, 40), &[]);

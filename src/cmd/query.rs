@@ -10,7 +10,9 @@ use std::ops::ControlFlow;
 use super::{report_query_error, EXIT_INPUT, EXIT_OK, EXIT_USAGE};
 use crate::engine::{self, EngineOptions, Job};
 use crate::framing::{self, ChunkKind};
-use crate::logql::ast::{Expr, Grouping, LogExpr, MetricExpr, Stage, Unwrap, UnwrapConversion};
+use crate::logql::ast::{
+    Expr, Grouping, LogExpr, MetricExpr, RangeAggregation, Stage, Unwrap, UnwrapConversion,
+};
 use crate::logql::eval::{self, LabelSet, RangeData, Series, Value};
 use crate::logql::label_filter::{parse_bytes, parse_go_duration, FilterState, LabelFilterExec};
 use crate::logql::parse;
@@ -50,6 +52,37 @@ struct Hit {
 /// A chunk's samples of a range aggregation, grouped by series, so a label
 /// set is kept once per series rather than once per sample.
 type ChunkSeries = HashMap<LabelSet, Vec<(i64, f64)>>;
+
+/// Samples that carry `__error__`: the pipeline error each would fail the
+/// query with, and their times. Loki fails a metric query only when an
+/// evaluated window holds one, which is known once the steps are.
+type ErrorSamples = HashMap<String, Vec<i64>>;
+
+/// What a range aggregation's log part collected.
+struct Collected {
+    series: Vec<Series>,
+    errors: ErrorSamples,
+}
+
+/// The first step whose window of `r` holds an error sample, and that
+/// sample's pipeline error (Loki evaluates step by step and stops at the
+/// first).
+fn first_pipeline_error<'e>(
+    r: &RangeAggregation,
+    errors: &'e ErrorSamples,
+    times: &[i64],
+) -> Option<(i64, &'e str)> {
+    errors
+        .iter()
+        .filter_map(|(msg, ts)| {
+            let t = ts
+                .iter()
+                .filter_map(|&p| eval::first_step_covering(r, times, p))
+                .min()?;
+            Some((t, msg.as_str()))
+        })
+        .min()
+}
 
 /// A pipeline error Loki would fail the metric query with
 /// (`PipelineError` in pkg/logqlmodel): the series is the sample's labels
@@ -118,7 +151,7 @@ fn collect_range(
     projection: Option<&Grouping>,
     opts: &QueryOptions,
     errors: &mut usize,
-) -> Result<Vec<Series>, String> {
+) -> Result<Collected, String> {
     let (pipeline, unwrap) = split_unwrap(log);
     // With a `by` projection only the grouping labels (and what the
     // pipeline and unwrap read) need extracting.
@@ -162,13 +195,14 @@ fn collect_range(
         let mut exec = Exec::new(q_ref, None);
         move |job: Job,
               recycle: &crossbeam_channel::Sender<Vec<u8>>|
-              -> Result<ChunkSeries, String> {
+              -> (ChunkSeries, ErrorSamples) {
             let mut out = ChunkSeries::new();
+            let mut failed = ErrorSamples::new();
             let input: &InputInfo = &job.input;
             let data = &job.data[..job.len];
-            let mut one = |line: &[u8]| -> Result<(), String> {
+            let mut one = |line: &[u8]| {
                 if !exec.process(input, line, job.arrival_ns) {
-                    return Ok(());
+                    return;
                 }
                 let mut labels: LabelSet = Vec::new();
                 let mut details = String::new();
@@ -192,7 +226,7 @@ fn collect_range(
                             .find(|(n, v)| *n == u.label && !v.is_empty())
                             .map(|(_, v)| v.clone())
                         else {
-                            return Ok(());
+                            return;
                         };
                         // Go's strconv.ParseFloat and time.ParseDuration
                         // take the value as it is (no trimming).
@@ -222,10 +256,12 @@ fn collect_range(
                     err,
                 };
                 if !post_ref.iter().all(|f| f.eval(&mut st)) {
-                    return Ok(());
+                    return;
                 }
                 if let Some(e) = st.err {
-                    return Err(pipeline_error(e, &details, &labels));
+                    let msg = pipeline_error(e, &details, &labels);
+                    failed.entry(msg).or_default().push(exec.timestamp());
+                    return;
                 }
                 // The filters after the unwrap still see the unwrapped
                 // label (Loki's extractor drops it only from the sample's
@@ -243,49 +279,49 @@ fn collect_range(
                         out.insert(labels, vec![point]);
                     }
                 }
-                Ok(())
             };
-            let r = if job.kind == ChunkKind::Truncated {
+            if job.kind == ChunkKind::Truncated {
                 one(data)
             } else {
-                framing::records(data, input.format.record_start()).try_for_each(&mut one)
+                framing::records(data, input.format.record_start()).for_each(&mut one)
             };
             let _ = recycle.send(job.data);
-            r.map(|_| out)
+            (out, failed)
         }
     };
     let select = |labels: &crate::record::Labels| {
         crate::logql::pipeline::matchers_select(&q.matchers, labels)
     };
     let mut series: HashMap<LabelSet, Vec<(i64, f64)>> = HashMap::new();
-    let mut failure = None;
+    let mut failed = ErrorSamples::new();
     let summary = engine::run(
         &opts.inputs,
         &opts.engine,
         &select,
         &make_worker,
-        |chunk: Result<ChunkSeries, String>, _| match chunk {
-            Ok(chunk) => {
-                for (labels, points) in chunk {
-                    match series.get_mut(&labels) {
-                        Some(all) => all.extend_from_slice(&points),
-                        None => {
-                            series.insert(labels, points);
-                        }
+        |(chunk, chunk_failed): (ChunkSeries, ErrorSamples), _| {
+            for (labels, points) in chunk {
+                match series.get_mut(&labels) {
+                    Some(all) => all.extend_from_slice(&points),
+                    None => {
+                        series.insert(labels, points);
                     }
                 }
-                ControlFlow::Continue(())
             }
-            Err(e) => {
-                failure = Some(e);
+            let any_failed = !chunk_failed.is_empty();
+            for (msg, times) in chunk_failed {
+                failed.entry(msg).or_default().extend(times);
+            }
+            // Without --start/--end any error sample fails the query (see
+            // run_metric): no need to read on.
+            if any_failed && opts.start.is_none() && opts.end.is_none() {
                 ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
             }
         },
     );
     *errors += summary.errors.len();
-    if let Some(e) = failure {
-        return Err(e);
-    }
     let mut out: Vec<Series> = series
         .into_iter()
         .map(|(labels, mut points)| {
@@ -296,7 +332,10 @@ fn collect_range(
         })
         .collect();
     out.sort_by(|a, b| a.labels.cmp(&b.labels));
-    Ok(out)
+    Ok(Collected {
+        series: out,
+        errors: failed,
+    })
 }
 
 fn labels_json(out: &mut Vec<u8>, labels: &LabelSet) {
@@ -334,16 +373,22 @@ fn value_str(v: f64) -> String {
 fn run_metric(m: &MetricExpr, opts: &QueryOptions) -> i32 {
     let mut input_errors = 0usize;
     let mut data: RangeData = Vec::new();
+    let mut failed: Vec<ErrorSamples> = Vec::new();
     let projections = eval::projections(m);
-    for (r, p) in eval::range_aggregations(m).into_iter().zip(&projections) {
+    let ranges = eval::range_aggregations(m);
+    for (r, p) in ranges.iter().zip(&projections) {
         match collect_range(&r.log, p.as_ref(), opts, &mut input_errors) {
-            Ok(s) => data.push(s),
+            Ok(c) => {
+                data.push(c.series);
+                failed.push(c.errors);
+            }
             Err(e) => {
                 eprintln!("nagare: {e}");
                 return EXIT_USAGE;
             }
         }
     }
+    // Without --start/--end the query covers the samples it yields.
     let (lo, hi) = data
         .iter()
         .flatten()
@@ -361,11 +406,44 @@ fn run_metric(m: &MetricExpr, opts: &QueryOptions) -> i32 {
     } else {
         hi.div_euclid(step) * step + if hi.rem_euclid(step) == 0 { 0 } else { step }
     });
+    let n = eval::step_count(start, end, step);
+    if !opts.instant && n > eval::MAX_STEPS {
+        eprintln!(
+            "nagare: the query would evaluate {n} steps of {}s from {} to {}, more than {}: give a larger --step or a shorter --start/--end",
+            step as f64 / 1e9,
+            crate::time::format_rfc3339_nano(start),
+            crate::time::format_rfc3339_nano(end),
+            eval::MAX_STEPS
+        );
+        return EXIT_USAGE;
+    }
     let times = if opts.instant {
         vec![end]
     } else {
         eval::steps(start, end, step)
     };
+    // With --start or --end, a sample with `__error__` fails the query only
+    // if a window the query evaluates holds it, as in Loki; the earliest
+    // such step's error wins. Without either the query stands for all the
+    // data, so every error sample counts (the earliest one is named).
+    let whole_data = opts.start.is_none() && opts.end.is_none();
+    let first_error = ranges
+        .iter()
+        .zip(&failed)
+        .filter_map(|(r, f)| {
+            if whole_data {
+                f.iter()
+                    .filter_map(|(msg, ts)| Some((*ts.iter().min()?, msg.as_str())))
+                    .min()
+            } else {
+                first_pipeline_error(r, f, &times)
+            }
+        })
+        .min_by_key(|(t, _)| *t);
+    if let Some((_, e)) = first_error {
+        eprintln!("nagare: {e}");
+        return EXIT_USAGE;
+    }
     let stdout = io::stdout();
     let mut w = ResultWriter {
         w: io::BufWriter::with_capacity(1 << 16, stdout.lock()),

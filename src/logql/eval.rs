@@ -192,6 +192,14 @@ pub fn eval_series(r: &RangeAggregation, points: &[(i64, f64)], times: &[i64]) -
     out
 }
 
+/// The first step of `times` (ascending) whose window of `r` holds a
+/// sample at `ts`: t - offset - range < ts <= t - offset.
+pub fn first_step_covering(r: &RangeAggregation, times: &[i64], ts: i64) -> Option<i64> {
+    let i = times.partition_point(|&t| t - r.offset_ns < ts);
+    let t = *times.get(i)?;
+    (t - r.offset_ns - r.range_ns < ts).then_some(t)
+}
+
 /// Whether the query sorts by value (`sort`, `sort_desc` anywhere): an
 /// instant result then keeps its order instead of being sorted by labels.
 pub fn sorts_by_value(e: &MetricExpr) -> bool {
@@ -226,13 +234,22 @@ pub fn steps(start: i64, end: i64, step: i64) -> Vec<i64> {
     }
     let first = start.div_euclid(step) * step;
     let end = end.div_euclid(step) * step;
-    let mut v = Vec::new();
-    let mut t = first;
-    while t <= end && v.len() < 100_000 {
-        v.push(t);
-        t += step;
+    (0..=(end - first) / step)
+        .map(|k| first + k * step)
+        .collect()
+}
+
+/// At most this many steps per query (Loki's default is 11,000 points per
+/// series); more is refused rather than cut short.
+pub const MAX_STEPS: i64 = 100_000;
+
+/// How many steps [`steps`] would give.
+pub fn step_count(start: i64, end: i64, step: i64) -> i64 {
+    if step <= 0 || end < start {
+        return 0;
     }
-    v
+    let first = start.div_euclid(step) * step;
+    (end.div_euclid(step) * step - first) / step + 1
 }
 
 /// Prometheus's interpolated φ-quantile of `values` (sorted in place).
