@@ -669,12 +669,12 @@ impl<'q> Exec<'q> {
                 for op in ops {
                     match op {
                         LabelFormatExec::Rename { dst, src } => {
+                            // As Loki: a missing source changes nothing
+                            // (`dst` keeps whatever it had).
                             let v = self.dec.fields.get(src).map(str::to_string);
                             if let Some(v) = v {
                                 self.dec.fields.remove(src);
                                 self.dec.fields.set(dst, &v);
-                            } else {
-                                self.dec.fields.set(dst, "");
                             }
                         }
                         LabelFormatExec::Template { dst, t } => {
@@ -1028,6 +1028,17 @@ mod tests {
         let names: Vec<&str> = got[0].1.iter().map(|(n, _)| n.as_str()).collect();
         assert!(names.contains(&"route") && !names.contains(&"path"));
         assert!(got[0].1.contains(&("s".into(), "503!".into())));
+        // Renaming a label that is not there changes nothing (Loki's
+        // LabelsFormatter only renames what it finds): no empty `route`,
+        // and an existing `path` is not overwritten.
+        let got = run(
+            r#"| json | label_format route=nope, path=nope"#,
+            Format::Raw,
+            &[],
+            &LINES[..1],
+        );
+        assert!(!got[0].1.iter().any(|(n, _)| n == "route" || n == "nope"));
+        assert!(got[0].1.contains(&("path".into(), "/v1/x".into())));
     }
 
     #[test]
