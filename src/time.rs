@@ -139,14 +139,25 @@ fn zone(s: &[u8], i: &mut usize) -> Option<i64> {
     }
 }
 
-/// Zone abbreviations with one fixed offset, in seconds east of UTC: UTC's
-/// names; the North American ones RFC 2822 keeps from RFC 822 (so `CST` is
-/// US Central, as there and in PostgreSQL's default set); and those today's
-/// tz database prints for Europe, Africa, Asia and Oceania that name one
-/// offset only. `IST` (India, Ireland, Israel), `AST`/`ADT` (Atlantic,
-/// Arabia) and other ambiguous names are left out: a time carrying one does
-/// not read, rather than reading wrong.
-const ZONE_ABBREVIATIONS: [(&[u8], i64); 46] = [
+/// The zone names RFC 2822 §4.3 keeps from RFC 822, as it defines them
+/// (North American). Only RFC 2822 dates read `CST`/`CDT`/`PST` so.
+const RFC2822_US_ZONES: [(&[u8], i64); 8] = [
+    (b"EST", -18000),
+    (b"EDT", -14400),
+    (b"CST", -21600),
+    (b"CDT", -18000),
+    (b"MST", -25200),
+    (b"MDT", -21600),
+    (b"PST", -28800),
+    (b"PDT", -25200),
+];
+
+/// Zone abbreviations the tz database prints for one offset only, in
+/// seconds east of UTC. Names it prints for more than one are left out, so
+/// a time carrying one does not read rather than reading hours off: `IST`
+/// (India, Ireland, Israel), `CST` (US Central, China, Cuba), `CDT` (US,
+/// Cuba), `PST` (US Pacific, Philippines), `AST`/`ADT` (Atlantic, Arabia).
+const ZONE_ABBREVIATIONS: [(&[u8], i64); 43] = [
     (b"UTC", 0),
     (b"GMT", 0),
     (b"UT", 0),
@@ -182,12 +193,9 @@ const ZONE_ABBREVIATIONS: [(&[u8], i64); 46] = [
     (b"HST", -36000),
     (b"AKST", -32400),
     (b"AKDT", -28800),
-    (b"PST", -28800),
     (b"PDT", -25200),
     (b"MST", -25200),
     (b"MDT", -21600),
-    (b"CST", -21600),
-    (b"CDT", -18000),
     (b"EST", -18000),
     (b"EDT", -14400),
     (b"NST", -12600),
@@ -300,12 +308,22 @@ pub fn parse_rfc2822(s: &[u8]) -> Option<i64> {
         // RFC 2822 §4.3: a missing or unknown zone reads as UTC ("-0000").
         None => 0,
         Some(z) => {
-            let mut i = 0;
-            let off = zone(z, &mut i)?;
-            if i != z.len() {
-                return None;
+            // RFC 2822 defines the obsolete US names itself (§4.3), so here
+            // `CST` is US Central whatever else it may mean.
+            match RFC2822_US_ZONES
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(z))
+            {
+                Some((_, off)) => *off,
+                None => {
+                    let mut i = 0;
+                    let off = zone(z, &mut i)?;
+                    if i != z.len() {
+                        return None;
+                    }
+                    off
+                }
             }
-            off
         }
     };
     if words.next().is_some() {
@@ -674,6 +692,9 @@ mod tests {
         for s in [
             "2026-05-06 10:30:45 XYZ",
             "2026-05-06 10:30:45 IST",
+            // China and Cuba print CST too: not guessed outside RFC 2822.
+            "2026-05-06 10:30:45 CST",
+            "2026-05-06 10:30:45 PST",
             "2026-05-06 10:30:45 ",
             "2026-05-06T10:30:45+25:00",
             "2026-05-06T10:30:45 +0000 TOOLONGNAME",
@@ -694,6 +715,8 @@ mod tests {
             "Tue, 1 Jul 2003 08:52:37 UT",
             "Tue, 1 Jul 2003 08:52:37 UTC",
             "Tue, 1 Jul 2003 04:52:37 EDT",
+            "Tue, 1 Jul 2003 03:52:37 CDT",
+            "Tue, 1 Jul 2003 01:52:37 PDT",
             "Tue,  1 Jul 2003 08:52:37",
         ] {
             assert_eq!(parse_rfc2822(s.as_bytes()), Some(t), "{s}");

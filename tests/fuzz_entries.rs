@@ -113,7 +113,7 @@ fn template_on_the_template_tests_literals() {
     let src = read("src/logql/template/tests.rs");
     let mut n = 0;
     for t in spans(&src, "\"", "\"") {
-        if t.contains("{{") && !t.contains("range 1000000") {
+        if t.contains("{{") {
             fuzzing::template(t.as_bytes());
             n += 1;
         }

@@ -715,6 +715,11 @@ fn pipeline_errors_fail_like_loki() {
     );
     // (40,100] does not hold 33: no error, and no sample either.
     assert_vector(&instant(q, 100), &[]);
+    // `--instant` alone ends at the data, here the error sample's own span
+    // (33, so the step after it, 60): (0,60] holds it.
+    let (code, _, err) = run(&["--instant", q]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("SampleExtractionErr"), "{err}");
     // Steps 0, 60, 120 with a 10 s range evaluate (−10,0], (50,60],
     // (110,120]: 33 falls between windows, so the range query succeeds.
     let q10 = r#"sum_over_time({filename=~".+"} | event="probe" | unwrap latency_ms [10s])"#;

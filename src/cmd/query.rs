@@ -14,6 +14,7 @@ use crate::logql::ast::{
     Expr, Grouping, LogExpr, MetricExpr, RangeAggregation, Stage, Unwrap, UnwrapConversion,
 };
 use crate::logql::eval::{self, LabelSet, RangeData, Series, Value};
+use crate::logql::label_buf::LabelBuf;
 use crate::logql::label_filter::{parse_bytes, parse_go_duration, FilterState, LabelFilterExec};
 use crate::logql::parse;
 use crate::logql::pipeline::{CompileOptions, CompiledQuery, Exec, InputInfo};
@@ -64,6 +65,49 @@ struct Collected {
     errors: ErrorSamples,
 }
 
+/// When a sample carrying `__error__` fails a metric query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ErrorMode {
+    /// No --start, --end or --instant: the query stands for all the data.
+    AnySample,
+    /// When an evaluated window holds it, as in Loki.
+    InWindows,
+}
+
+impl ErrorMode {
+    fn of(opts: &QueryOptions) -> ErrorMode {
+        if opts.instant || opts.start.is_some() || opts.end.is_some() {
+            ErrorMode::InWindows
+        } else {
+            ErrorMode::AnySample
+        }
+    }
+}
+
+/// How a range aggregation's collection treats error samples.
+struct ErrorCheck<'a> {
+    mode: ErrorMode,
+    range: &'a RangeAggregation,
+    /// The steps, when known before reading (both bounds given).
+    times: Option<&'a [i64]>,
+}
+
+/// The evaluation steps from `start` to `end`, or why there would be too
+/// many (more than [`eval::MAX_STEPS`]: refused rather than cut short).
+fn checked_steps(start: i64, end: i64, step: i64) -> Result<Vec<i64>, String> {
+    let n = eval::step_count(start, end, step);
+    if n > eval::MAX_STEPS as i128 {
+        return Err(format!(
+            "the query would evaluate {n} steps of {}s from {} to {}, more than {}: give a larger --step or a shorter --start/--end",
+            step as f64 / 1e9,
+            crate::time::format_rfc3339_nano(start),
+            crate::time::format_rfc3339_nano(end),
+            eval::MAX_STEPS
+        ));
+    }
+    Ok(eval::steps(start, end, step))
+}
+
 /// The first step whose window of `r` holds an error sample, and that
 /// sample's pipeline error (Loki evaluates step by step and stops at the
 /// first).
@@ -87,8 +131,8 @@ fn first_pipeline_error<'e>(
 /// A pipeline error Loki would fail the metric query with
 /// (`PipelineError` in pkg/logqlmodel): the series is the sample's labels
 /// with `__error__` and `__error_details__` among them.
-fn pipeline_error(err: &str, details: &str, labels: &LabelSet) -> String {
-    let mut all = labels.clone();
+fn pipeline_error(err: &str, details: &str, labels: &[(String, String)]) -> String {
+    let mut all = labels.to_vec();
     all.push(("__error__".into(), err.into()));
     if !details.is_empty() {
         all.push(("__error_details__".into(), details.into()));
@@ -122,7 +166,7 @@ fn split_unwrap(log: &LogExpr) -> (LogExpr, Option<Unwrap>) {
 }
 
 struct SampleState<'a> {
-    labels: &'a LabelSet,
+    labels: &'a [(String, String)],
     err: Option<&'static str>,
 }
 
@@ -150,6 +194,7 @@ fn collect_range(
     log: &LogExpr,
     projection: Option<&Grouping>,
     opts: &QueryOptions,
+    check: &ErrorCheck<'_>,
     errors: &mut usize,
 ) -> Result<Collected, String> {
     let (pipeline, unwrap) = split_unwrap(log);
@@ -193,39 +238,39 @@ fn collect_range(
     let projection = &projection;
     let make_worker = move || {
         let mut exec = Exec::new(q_ref, None);
+        // Reused line after line: no allocation per sample but for a new
+        // series (or an error).
+        let mut labels = LabelBuf::default();
+        let mut details = String::new();
         move |job: Job,
               recycle: &crossbeam_channel::Sender<Vec<u8>>|
               -> (ChunkSeries, ErrorSamples) {
             let mut out = ChunkSeries::new();
             let mut failed = ErrorSamples::new();
+            let mut best_step: Option<i64> = None;
             let input: &InputInfo = &job.input;
             let data = &job.data[..job.len];
             let mut one = |line: &[u8]| {
                 if !exec.process(input, line, job.arrival_ns) {
                     return;
                 }
-                let mut labels: LabelSet = Vec::new();
-                let mut details = String::new();
+                labels.clear();
+                details.clear();
                 exec.for_each_label(input, |n, v| {
                     if n == "__error_details__" {
-                        details = v.to_string();
+                        details.push_str(v);
                     } else if n != "__error__" {
-                        labels.push((n.to_string(), v.to_string()));
+                        labels.push(n, v);
                     }
                 });
-                labels.sort();
-                labels.dedup_by(|a, b| a.0 == b.0);
+                labels.sort_dedup();
                 let mut err = exec.error();
                 let value = match unwrap_ref {
                     None => exec.line(line).len() as f64,
                     Some(u) => {
                         // An unwrap of a missing or empty label drops the
                         // sample (Loki's label sample extractor).
-                        let Some(raw) = labels
-                            .iter()
-                            .find(|(n, v)| *n == u.label && !v.is_empty())
-                            .map(|(_, v)| v.clone())
-                        else {
+                        let Some(raw) = labels.get(&u.label).filter(|v| !v.is_empty()) else {
                             return;
                         };
                         // Go's strconv.ParseFloat and time.ParseDuration
@@ -235,9 +280,9 @@ fn collect_range(
                                 format!("strconv.ParseFloat: parsing {raw:?}: invalid syntax")
                             }),
                             UnwrapConversion::Duration | UnwrapConversion::DurationSeconds => {
-                                parse_go_duration(&raw)
+                                parse_go_duration(raw)
                             }
-                            UnwrapConversion::Bytes => parse_bytes(&raw),
+                            UnwrapConversion::Bytes => parse_bytes(raw),
                         };
                         match parsed {
                             Ok(v) => v,
@@ -252,31 +297,44 @@ fn collect_range(
                     }
                 };
                 let mut st = SampleState {
-                    labels: &labels,
+                    labels: labels.as_slice(),
                     err,
                 };
                 if !post_ref.iter().all(|f| f.eval(&mut st)) {
                     return;
                 }
                 if let Some(e) = st.err {
-                    let msg = pipeline_error(e, &details, &labels);
-                    failed.entry(msg).or_default().push(exec.timestamp());
+                    let ts = exec.timestamp();
+                    if let Some(times) = check.times {
+                        // Steps known: only a sample a window holds
+                        // matters, and only the earliest step's.
+                        let Some(t) = eval::first_step_covering(check.range, times, ts) else {
+                            return;
+                        };
+                        if best_step.is_some_and(|b| b <= t) {
+                            return;
+                        }
+                        best_step = Some(t);
+                        failed.clear();
+                    }
+                    let msg = pipeline_error(e, &details, labels.as_slice());
+                    failed.entry(msg).or_default().push(ts);
                     return;
                 }
                 // The filters after the unwrap still see the unwrapped
                 // label (Loki's extractor drops it only from the sample's
                 // labels).
                 if let Some(u) = unwrap_ref {
-                    labels.retain(|(n, _)| *n != u.label);
+                    labels.retain(|n| n != u.label);
                 }
                 if let Some(g) = projection {
-                    eval::project(&mut labels, g);
+                    labels.retain(|n| eval::keeps(g, n));
                 }
                 let point = (exec.timestamp(), value);
-                match out.get_mut(&labels) {
+                match out.get_mut(labels.as_slice()) {
                     Some(points) => points.push(point),
                     None => {
-                        out.insert(labels, vec![point]);
+                        out.insert(labels.to_label_set(), vec![point]);
                     }
                 }
             };
@@ -312,9 +370,9 @@ fn collect_range(
             for (msg, times) in chunk_failed {
                 failed.entry(msg).or_default().extend(times);
             }
-            // Without --start/--end any error sample fails the query (see
-            // run_metric): no need to read on.
-            if any_failed && opts.start.is_none() && opts.end.is_none() {
+            // Any error sample fails such a query (see run_metric): no need
+            // to read on.
+            if any_failed && check.mode == ErrorMode::AnySample {
                 ControlFlow::Break(())
             } else {
                 ControlFlow::Continue(())
@@ -371,13 +429,38 @@ fn value_str(v: f64) -> String {
 }
 
 fn run_metric(m: &MetricExpr, opts: &QueryOptions) -> i32 {
+    let step = opts
+        .step
+        .or_else(|| eval::max_range(m))
+        .unwrap_or(60 * crate::time::NANOS_PER_SEC)
+        .max(1);
+    let mode = ErrorMode::of(opts);
+    // With both bounds (or an instant's end) the steps are known before
+    // reading, so error samples are checked against the windows as they
+    // come and only the one that would fail the query is kept.
+    let known_times = match (opts.instant, opts.start, opts.end) {
+        (true, _, Some(end)) => Some(vec![end]),
+        (false, Some(start), Some(end)) => match checked_steps(start, end, step) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("nagare: {e}");
+                return EXIT_USAGE;
+            }
+        },
+        _ => None,
+    };
     let mut input_errors = 0usize;
     let mut data: RangeData = Vec::new();
     let mut failed: Vec<ErrorSamples> = Vec::new();
     let projections = eval::projections(m);
     let ranges = eval::range_aggregations(m);
     for (r, p) in ranges.iter().zip(&projections) {
-        match collect_range(&r.log, p.as_ref(), opts, &mut input_errors) {
+        let check = ErrorCheck {
+            mode,
+            range: r,
+            times: known_times.as_deref(),
+        };
+        match collect_range(&r.log, p.as_ref(), opts, &check, &mut input_errors) {
             Ok(c) => {
                 data.push(c.series);
                 failed.push(c.errors);
@@ -388,17 +471,28 @@ fn run_metric(m: &MetricExpr, opts: &QueryOptions) -> i32 {
             }
         }
     }
-    // Without --start/--end the query covers the samples it yields.
+    // Without --start, --end or --instant the query stands for all the data,
+    // so any sample carrying `__error__` fails it (the first one read is
+    // named), whatever the steps.
+    if mode == ErrorMode::AnySample {
+        let first = failed
+            .iter()
+            .flat_map(|f| f.iter())
+            .filter_map(|(msg, ts)| Some((*ts.iter().min()?, msg.as_str())))
+            .min();
+        if let Some((_, e)) = first {
+            eprintln!("nagare: {e}");
+            return EXIT_USAGE;
+        }
+    }
+    // A bound not given covers the data: every sample the query read, those
+    // carrying `__error__` included.
     let (lo, hi) = data
         .iter()
         .flatten()
         .flat_map(|s| s.points.iter().map(|(t, _)| *t))
+        .chain(failed.iter().flat_map(|f| f.values().flatten().copied()))
         .fold((i64::MAX, i64::MIN), |(a, b), t| (a.min(t), b.max(t)));
-    let step = opts
-        .step
-        .or_else(|| eval::max_range(m))
-        .unwrap_or(60 * crate::time::NANOS_PER_SEC)
-        .max(1);
     let start = opts.start.unwrap_or(if lo == i64::MAX { 0 } else { lo });
     // The data's own span: up to the first step at or after the last sample.
     let end = opts.end.unwrap_or(if hi == i64::MIN {
@@ -406,39 +500,24 @@ fn run_metric(m: &MetricExpr, opts: &QueryOptions) -> i32 {
     } else {
         hi.div_euclid(step) * step + if hi.rem_euclid(step) == 0 { 0 } else { step }
     });
-    let n = eval::step_count(start, end, step);
-    if !opts.instant && n > eval::MAX_STEPS {
-        eprintln!(
-            "nagare: the query would evaluate {n} steps of {}s from {} to {}, more than {}: give a larger --step or a shorter --start/--end",
-            step as f64 / 1e9,
-            crate::time::format_rfc3339_nano(start),
-            crate::time::format_rfc3339_nano(end),
-            eval::MAX_STEPS
-        );
-        return EXIT_USAGE;
-    }
-    let times = if opts.instant {
-        vec![end]
-    } else {
-        eval::steps(start, end, step)
+    let times = match known_times {
+        Some(t) => t,
+        None if opts.instant => vec![end],
+        None => match checked_steps(start, end, step) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("nagare: {e}");
+                return EXIT_USAGE;
+            }
+        },
     };
-    // With --start or --end, a sample with `__error__` fails the query only
-    // if a window the query evaluates holds it, as in Loki; the earliest
-    // such step's error wins. Without either the query stands for all the
-    // data, so every error sample counts (the earliest one is named).
-    let whole_data = opts.start.is_none() && opts.end.is_none();
+    // Otherwise a sample with `__error__` fails the query when a window the
+    // query evaluates holds it, as in Loki (the earliest such step's error
+    // is named).
     let first_error = ranges
         .iter()
         .zip(&failed)
-        .filter_map(|(r, f)| {
-            if whole_data {
-                f.iter()
-                    .filter_map(|(msg, ts)| Some((*ts.iter().min()?, msg.as_str())))
-                    .min()
-            } else {
-                first_pipeline_error(r, f, &times)
-            }
-        })
+        .filter_map(|(r, f)| first_pipeline_error(r, f, &times))
         .min_by_key(|(t, _)| *t);
     if let Some((_, e)) = first_error {
         eprintln!("nagare: {e}");

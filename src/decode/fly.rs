@@ -200,9 +200,22 @@ pub fn parse_plain(line: &[u8]) -> Option<PlainLine<'_>> {
     }
     // `[info] message` in older flyctl output, `[info]message` in current
     // output (the machine's line follows the bracket directly).
+    // A region is a short lowercase code (`ams`, `iad`); a level a word
+    // (`info`, `error`): without them checked, any `time a[b] c [x]y` line
+    // would pass for flyctl output.
+    if region.is_empty()
+        || !region
+            .iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    {
+        return None;
+    }
     let level_end = rest.iter().position(|&c| c == b']')?;
     let level = &rest[..level_end];
-    if level.first() != Some(&b'[') || level.len() < 2 || level.contains(&b' ') {
+    if level.first() != Some(&b'[')
+        || level.len() < 2
+        || !level[1..].iter().all(u8::is_ascii_lowercase)
+    {
         return None;
     }
     let message = &rest[level_end + 1..];
@@ -310,6 +323,9 @@ mod tests {
         // A bracket that is not a level is not a flyctl line.
         assert!(parse_plain(b"2026-05-06T10:30:45Z app[1] ams not [a level] x").is_none());
         assert!(parse_plain(b"2026-05-06T10:30:45Z app[1] ams [info").is_none());
+        assert!(parse_plain(b"2026-05-06T10:30:45Z foo[bar] baz [x1]y hello").is_none());
+        assert!(parse_plain(b"2026-05-06T10:30:45Z foo[bar] BAZ [info] hello").is_none());
+        assert!(parse_plain(b"2026-05-06T10:30:45Z foo[bar] baz [INFO] hello").is_none());
     }
 
     #[test]

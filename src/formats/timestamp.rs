@@ -6,7 +6,7 @@
 //! log format). With one, it is a strftime format (chrono's): no zone in
 //! the format means UTC; a trailing `%Z` reads the zone abbreviations that
 //! name one offset (`UTC`, `CET`, `EDT`, `JST`, `+08`: `time::named_zone`;
-//! not the ambiguous `IST`); no
+//! not the ambiguous `IST`, `CST`, `PST`); no
 //! year in the format (syslog style) means the year that puts the time
 //! nearest before now, so nothing is dated in the future across New Year.
 
@@ -181,6 +181,11 @@ mod tests {
         );
         assert_eq!(
             p(Some("%Y-%m-%d %H:%M:%S %Z"), "2026-05-06 10:30:45 XYZ"),
+            None
+        );
+        // PostgreSQL on Asia/Shanghai writes CST (+8), on US Central too.
+        assert_eq!(
+            p(Some("%Y-%m-%d %H:%M:%S %Z"), "2026-05-06 10:30:45 CST"),
             None
         );
         // A numeric offset in the format wins; the name only repeats it.

@@ -78,9 +78,7 @@ impl FieldType {
         match self {
             FieldType::String | FieldType::Query => out.push_str(text),
             FieldType::Quoted => match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
-                Some(inner) if text.len() >= 2 => {
-                    crate::decode::logfmt::unquote_into(inner.as_bytes(), out)
-                }
+                Some(inner) if text.len() >= 2 => unquote_go(inner, out),
                 _ => out.push_str(text),
             },
             FieldType::Int => {
@@ -123,6 +121,89 @@ impl FieldType {
             }
         }
         Ok(())
+    }
+}
+
+/// Reads the escapes of a double-quoted value (without its quotes) the way
+/// Go's `strconv.Unquote` does, which is what `slog` and Go logfmt writers
+/// produce (`\n`, `\t`, `\"`, `\\`, `\a`, `\b`, `\f`, `\v`, `\xHH`, octal
+/// `\ooo`, `\uXXXX`, `\UXXXXXXXX`), plus JSON's `\/` and UTF-16 surrogate
+/// pairs (`\ud83d\ude00`). A byte escape above 0x7f or a lone surrogate
+/// becomes U+FFFD (labels are UTF-8); an unknown escape is kept as written.
+fn unquote_go(inner: &str, out: &mut String) {
+    let hex = |s: &str| u32::from_str_radix(s, 16).ok();
+    let mut rest = inner;
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        let esc = &rest[i + 1..];
+        let Some(c) = esc.chars().next() else {
+            out.push('\\');
+            return;
+        };
+        // (char, bytes of `esc` used); None keeps the backslash as text.
+        let read: Option<(char, usize)> = match c {
+            'a' => Some(('\u{7}', 1)),
+            'b' => Some(('\u{8}', 1)),
+            'f' => Some(('\u{c}', 1)),
+            'n' => Some(('\n', 1)),
+            'r' => Some(('\r', 1)),
+            't' => Some(('\t', 1)),
+            'v' => Some(('\u{b}', 1)),
+            '\\' | '"' | '\'' | '/' => Some((c, 1)),
+            'x' => esc.get(1..3).and_then(hex).map(|b| (byte_char(b), 3)),
+            '0'..='7' => esc
+                .get(..3)
+                .and_then(|o| u32::from_str_radix(o, 8).ok())
+                .filter(|&b| b <= 0xff)
+                .map(|b| (byte_char(b), 3)),
+            'U' => esc
+                .get(1..9)
+                .and_then(hex)
+                .map(|u| (char::from_u32(u).unwrap_or('\u{FFFD}'), 9)),
+            'u' => esc.get(1..5).and_then(hex).map(|u| {
+                if (0xD800..0xDC00).contains(&u) {
+                    // A high surrogate: joined with a low one after it.
+                    let low = esc
+                        .get(5..7)
+                        .filter(|p| *p == "\\u")
+                        .and_then(|_| esc.get(7..11))
+                        .and_then(hex)
+                        .filter(|l| (0xDC00..0xE000).contains(l));
+                    match low {
+                        Some(l) => {
+                            let c = 0x10000 + ((u - 0xD800) << 10) + (l - 0xDC00);
+                            (char::from_u32(c).unwrap_or('\u{FFFD}'), 11)
+                        }
+                        None => ('\u{FFFD}', 5),
+                    }
+                } else {
+                    (char::from_u32(u).unwrap_or('\u{FFFD}'), 5)
+                }
+            }),
+            _ => None,
+        };
+        match read {
+            Some((ch, used)) => {
+                out.push(ch);
+                rest = &esc[used..];
+            }
+            None => {
+                out.push('\\');
+                rest = esc;
+            }
+        }
+    }
+    out.push_str(rest);
+}
+
+/// A byte escape as a character: ASCII as itself; above 0x7f it would be
+/// one byte of a UTF-8 sequence written byte by byte, which a label cannot
+/// hold alone.
+fn byte_char(b: u32) -> char {
+    if b < 0x80 {
+        char::from_u32(b).unwrap_or('\u{FFFD}')
+    } else {
+        '\u{FFFD}'
     }
 }
 
@@ -186,6 +267,23 @@ mod tests {
             "a \"b\"\tcé"
         );
         assert_eq!(conv(FieldType::Quoted, "plain").unwrap().0, "plain");
+        // Every escape Go's strconv.Quote writes, JSON's \/ and surrogate
+        // pairs; an unknown escape is kept, a lone surrogate or a byte
+        // above 0x7f becomes U+FFFD.
+        for (quoted, want) in [
+            (
+                r#""\x1b[0m\a\b\f\v\r\n""#,
+                "\u{1b}[0m\u{7}\u{8}\u{c}\u{b}\r\n",
+            ),
+            (r#""\U0001F600 \u00e9 \ud83d\ude00 \/ \101""#, "😀 é 😀 / A"),
+            (
+                r#""\ud83d alone, \xff, \q, end\""#,
+                "\u{FFFD} alone, \u{FFFD}, \\q, end\\",
+            ),
+            (r#""\u12""#, "\\u12"),
+        ] {
+            assert_eq!(conv(FieldType::Quoted, quoted).unwrap().0, want, "{quoted}");
+        }
         assert_eq!(conv(FieldType::Quoted, r#""""#).unwrap().0, "");
         assert_eq!(conv(FieldType::Quoted, r#"""#).unwrap().0, "\"");
         assert!(!FieldType::Quoted.is_absent("-"));

@@ -171,17 +171,17 @@ pub fn eval_series(r: &RangeAggregation, points: &[(i64, f64)], times: &[i64]) -
     };
     // A sample at p is in the window of step t when
     // t - offset - range < p <= t - offset.
-    let mut i = times.partition_point(|&t| t - r.offset_ns < first.0);
+    let mut i = times.partition_point(|&t| t.saturating_sub(r.offset_ns) < first.0);
     while let Some(&t) = times.get(i) {
-        let to = t - r.offset_ns;
-        let from = to - r.range_ns;
+        let to = t.saturating_sub(r.offset_ns);
+        let from = to.saturating_sub(r.range_ns);
         let w = window(points, from, to);
         if w.is_empty() {
             let next = points.partition_point(|(p, _)| *p <= to);
             let Some((p, _)) = points.get(next) else {
                 break;
             };
-            i = i.max(times.partition_point(|&t| t - r.offset_ns < *p));
+            i = i.max(times.partition_point(|&t| t.saturating_sub(r.offset_ns) < *p));
             continue;
         }
         if let Some(v) = range_value(r.op, r.param, w, (from, to), unwrapped) {
@@ -195,9 +195,9 @@ pub fn eval_series(r: &RangeAggregation, points: &[(i64, f64)], times: &[i64]) -
 /// The first step of `times` (ascending) whose window of `r` holds a
 /// sample at `ts`: t - offset - range < ts <= t - offset.
 pub fn first_step_covering(r: &RangeAggregation, times: &[i64], ts: i64) -> Option<i64> {
-    let i = times.partition_point(|&t| t - r.offset_ns < ts);
+    let i = times.partition_point(|&t| t.saturating_sub(r.offset_ns) < ts);
     let t = *times.get(i)?;
-    (t - r.offset_ns - r.range_ns < ts).then_some(t)
+    (t.saturating_sub(r.offset_ns).saturating_sub(r.range_ns) < ts).then_some(t)
 }
 
 /// Whether the query sorts by value (`sort`, `sort_desc` anywhere): an
@@ -216,7 +216,12 @@ pub fn sorts_by_value(e: &MetricExpr) -> bool {
 
 /// Applies a projection to a label set.
 pub fn project(labels: &mut LabelSet, g: &Grouping) {
-    labels.retain(|(n, _)| g.labels.iter().any(|l| l == n) != g.without);
+    labels.retain(|(n, _)| keeps(g, n));
+}
+
+/// Whether a projection keeps the label `name`.
+pub fn keeps(g: &Grouping, name: &str) -> bool {
+    g.labels.iter().any(|l| l == name) != g.without
 }
 
 /// The largest range in the query (the default step), in ns.
@@ -228,14 +233,15 @@ pub fn max_range(e: &MetricExpr) -> Option<i64> {
 /// every step from one to the other, as Loki's query frontend aligns range
 /// queries (`StepAlignMiddleware`: `start = start / step * step`, the same
 /// for `end`), so the first point may lie before `start`.
+/// Callers check [`step_count`] against [`MAX_STEPS`] first; more are
+/// never produced.
 pub fn steps(start: i64, end: i64, step: i64) -> Vec<i64> {
-    if step <= 0 || end < start {
-        return Vec::new();
-    }
-    let first = start.div_euclid(step) * step;
-    let end = end.div_euclid(step) * step;
-    (0..=(end - first) / step)
-        .map(|k| first + k * step)
+    let n = step_count(start, end, step).min(MAX_STEPS as i128) as i64;
+    let first = start.div_euclid(step.max(1)) as i128 * step as i128;
+    // In i128: k × step alone may pass i64 even where first + k × step,
+    // a time between start and end, does not.
+    (0..n as i128)
+        .map(|k| (first + k * step as i128) as i64)
         .collect()
 }
 
@@ -243,13 +249,13 @@ pub fn steps(start: i64, end: i64, step: i64) -> Vec<i64> {
 /// series); more is refused rather than cut short.
 pub const MAX_STEPS: i64 = 100_000;
 
-/// How many steps [`steps`] would give.
-pub fn step_count(start: i64, end: i64, step: i64) -> i64 {
+/// How many steps [`steps`] gives for these bounds: counted in i128, since
+/// the span of two far-apart times overflows i64.
+pub fn step_count(start: i64, end: i64, step: i64) -> i128 {
     if step <= 0 || end < start {
         return 0;
     }
-    let first = start.div_euclid(step) * step;
-    (end.div_euclid(step) * step - first) / step + 1
+    (end.div_euclid(step) as i128 - start.div_euclid(step) as i128) + 1
 }
 
 /// Prometheus's interpolated φ-quantile of `values` (sorted in place).
@@ -474,8 +480,8 @@ fn into_vector(v: Value) -> Result<Vec<(LabelSet, f64)>, EvalError> {
 }
 
 fn eval_range(r: &RangeAggregation, t: i64, series: &[Series]) -> Result<Value, EvalError> {
-    let to = t - r.offset_ns;
-    let from = to - r.range_ns;
+    let to = t.saturating_sub(r.offset_ns);
+    let from = to.saturating_sub(r.range_ns);
     let unwrapped = r
         .log
         .stages
@@ -843,6 +849,16 @@ mod tests {
             vec![0, 10 * S, 20 * S, 30 * S]
         );
         assert_eq!(steps(10 * S, 20 * S, 10 * S), vec![10 * S, 20 * S]);
+        assert_eq!(step_count(7 * S, 31 * S, 10 * S), 4);
+        // Times 500 years apart: no overflow, and the count says so.
+        let (a, b) = (-8_520_336_000 * S, 7_258_118_400 * S); // 1700, 2200
+                                                              // −8.52e9 s ÷ 365 d rounds down to −271, 7.26e9 s to 230.
+        assert_eq!(step_count(a, b, 8760 * 3600 * S), 502);
+        let t = steps(a, b, 8760 * 3600 * S);
+        assert_eq!(t.len(), 502);
+        assert!(t[0] <= a && *t.last().unwrap() <= b && t.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(step_count(i64::MIN, i64::MAX, 1), u64::MAX as i128 + 1);
+        assert!(steps(i64::MIN, i64::MAX, 1).len() as i64 == MAX_STEPS);
     }
 
     /// Series-at-a-time evaluation gives exactly the step-at-a-time

@@ -9,6 +9,7 @@ pub mod error;
 pub mod eval;
 pub mod explain;
 pub mod ip;
+pub mod label_buf;
 pub mod label_filter;
 pub mod line_filter;
 pub mod parser;

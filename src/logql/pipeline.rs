@@ -670,11 +670,13 @@ impl<'q> Exec<'q> {
                     match op {
                         LabelFormatExec::Rename { dst, src } => {
                             // As Loki: a missing source changes nothing
-                            // (`dst` keeps whatever it had).
+                            // (`dst` keeps whatever it had); otherwise set
+                            // then delete, in that order, so `a=a` removes
+                            // `a` as Loki's does.
                             let v = self.dec.fields.get(src).map(str::to_string);
                             if let Some(v) = v {
-                                self.dec.fields.remove(src);
                                 self.dec.fields.set(dst, &v);
+                                self.dec.fields.remove(src);
                             }
                         }
                         LabelFormatExec::Template { dst, t } => {
@@ -1039,6 +1041,14 @@ mod tests {
         );
         assert!(!got[0].1.iter().any(|(n, _)| n == "route" || n == "nope"));
         assert!(got[0].1.contains(&("path".into(), "/v1/x".into())));
+        // `path=path` sets then deletes `path` (Loki's order).
+        let got = run(
+            r#"| json | label_format path=path"#,
+            Format::Raw,
+            &[],
+            &LINES[..1],
+        );
+        assert!(!got[0].1.iter().any(|(n, _)| n == "path"));
     }
 
     #[test]
