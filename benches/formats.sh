@@ -53,22 +53,7 @@ python_log() { # FILE TRACEBACKS(0|1)
 [[ -s "$PYM" ]] || python_log "$PYM" 1
 cat "$ACCESS" "$PY1" "$PYM" > /dev/null
 
-RSS_FILE=$(mktemp)
-trap 'rm -f "$RSS_FILE"' EXIT
-best_of() { # CMD...: fastest wall time of $RUNS runs; its peak RSS to $RSS_FILE
-  local best="" rss=0 t m tf
-  tf=$(mktemp)
-  for _ in $(seq "$RUNS"); do
-    /usr/bin/time -o "$tf" -f "%e %M" "$@" > /dev/null 2> /dev/null || true
-    read -r t m < "$tf"
-    if [[ -z "$best" ]] || awk -v a="$t" -v b="$best" 'BEGIN { exit !(a < b) }'; then
-      best=$t rss=$m
-    fi
-  done
-  rm -f "$tf"
-  echo "$rss" > "$RSS_FILE"
-  echo "$best"
-}
+. benches/best_of.sh  # (the script runs from the repository root)
 row() { # name seconds bytes
   local mbs
   mbs=$(awk -v b="$3" -v t="$2" 'BEGIN { printf "%.0f", (t > 0 ? b / 1e6 / t : 0) }')

@@ -186,8 +186,8 @@ pub fn decoders(data: &[u8]) {
     }
 }
 
-/// Fixed labels a fuzzed template renders over.
-struct FixedLabels(&'static [(&'static str, &'static str)]);
+/// Fixed labels a fuzzed template renders over (and the template tests).
+pub struct FixedLabels(&'static [(&'static str, &'static str)]);
 
 impl TemplateData for FixedLabels {
     fn label(&self, name: &str) -> Option<&str> {
@@ -207,7 +207,7 @@ impl TemplateData for FixedLabels {
     }
 }
 
-const TEMPLATE_LABELS: FixedLabels = FixedLabels(&[
+pub const TEMPLATE_LABELS: FixedLabels = FixedLabels(&[
     ("status", "503"),
     ("path", "/v1/items"),
     ("lvl", " warn "),

@@ -111,18 +111,11 @@ fn format_by_name_decodes_keeps_and_counts() {
          [yesterday] info GET /v1/z 200 0.1\n",
     )
     .unwrap();
-    let run = |query: &str| {
+    let filter = |flags: &[&str], query: &str| {
         let out = nagare()
-            .args([
-                "filter",
-                "-v",
-                "--output",
-                "jsonl",
-                "--format",
-                "svc-timed",
-                "--parsers",
-            ])
+            .args(["filter", "--format", "svc-timed", "--parsers"])
             .arg(dir.path())
+            .args(flags)
             .arg(query)
             .arg(&log)
             .output()
@@ -130,6 +123,7 @@ fn format_by_name_decodes_keeps_and_counts() {
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         (stdout_strings(&out), stderr(&out))
     };
+    let run = |query: &str| filter(&["-v", "--output", "jsonl"], query);
     let (lines, err) = run("| status >= 500");
     assert_eq!(lines.len(), 1, "{lines:?}");
     let rec: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
@@ -151,23 +145,7 @@ fn format_by_name_decodes_keeps_and_counts() {
     assert!(lines.is_empty(), "{lines:?}");
     assert!(err.contains("`--malformed` prints only those"), "{err}");
     // …and `--malformed` selects exactly such lines, the query still applying.
-    let malformed = |query: &str| {
-        let out = nagare()
-            .args([
-                "filter",
-                "--malformed",
-                "--format",
-                "svc-timed",
-                "--parsers",
-            ])
-            .arg(dir.path())
-            .arg(query)
-            .arg(&log)
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        stdout_strings(&out)
-    };
+    let malformed = |query: &str| filter(&["--malformed"], query).0;
     assert_eq!(malformed("|= \"\""), ["not a record at all"]);
     assert!(malformed("|= \"GET\"").is_empty());
     assert!(malformed("|= \"record\" | level = \"info\"").is_empty());

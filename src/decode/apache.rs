@@ -30,20 +30,13 @@ pub fn looks_like(line: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::Want;
-    use crate::record::Labels;
 
     fn run(line: &[u8]) -> Option<Decoded> {
         let mut out = Decoded::default();
-        let stream = Labels::new();
-        let ctx = DecodeCtx {
-            want: &Want::All,
-            need_ts: true,
-            stream: &stream,
-            label_values: true,
-            now_ns: 0,
-        };
-        decode(&mut clf::Scratch::default(), line, &ctx, &mut out).then_some(out)
+        DecodeCtx::all_fields(0, |ctx| {
+            decode(&mut clf::Scratch::default(), line, ctx, &mut out)
+        })
+        .then_some(out)
     }
 
     #[test]

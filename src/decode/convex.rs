@@ -222,20 +222,13 @@ pub fn explode(body: &[u8], out: &mut Vec<u8>) -> Exploded {
 mod tests {
     use super::*;
     use crate::decode::{Decoder, Format};
-    use crate::record::Labels;
 
     fn run(line: &str) -> (bool, Decoded) {
         let mut d = Decoder::new();
         let mut out = Decoded::default();
-        let stream = Labels::new();
-        let ctx = DecodeCtx {
-            want: &Want::All,
-            need_ts: true,
-            stream: &stream,
-            label_values: true,
-            now_ns: 0,
-        };
-        let ok = d.decode(Format::Convex, line.as_bytes(), &ctx, &mut out);
+        let ok = DecodeCtx::all_fields(0, |ctx| {
+            d.decode(Format::Convex, line.as_bytes(), ctx, &mut out)
+        });
         (ok, out)
     }
 

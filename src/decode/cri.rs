@@ -237,22 +237,16 @@ impl<R: Read> Read for PartialJoiner<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::{Format, Want};
-    use crate::record::Labels;
+    use crate::decode::Format;
+
     use crate::time::parse_rfc3339;
 
     fn run(line: &str) -> (bool, Decoded) {
         let mut d = crate::decode::Decoder::new();
         let mut out = Decoded::default();
-        let stream = Labels::new();
-        let ctx = DecodeCtx {
-            want: &Want::All,
-            need_ts: true,
-            stream: &stream,
-            label_values: true,
-            now_ns: 0,
-        };
-        let ok = d.decode(Format::Cri, line.as_bytes(), &ctx, &mut out);
+        let ok = DecodeCtx::all_fields(0, |ctx| {
+            d.decode(Format::Cri, line.as_bytes(), ctx, &mut out)
+        });
         (ok, out)
     }
 

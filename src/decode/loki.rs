@@ -239,7 +239,6 @@ pub fn decode(
 mod tests {
     use super::*;
     use crate::decode::{Decoder, Format};
-    use crate::record::Labels;
 
     fn lines(body: &str) -> String {
         let mut out = Vec::new();
@@ -288,15 +287,9 @@ mod tests {
     fn run(line: &str) -> (bool, Decoded) {
         let mut d = Decoder::new();
         let mut out = Decoded::default();
-        let stream = Labels::new();
-        let ctx = DecodeCtx {
-            want: &Want::All,
-            need_ts: true,
-            stream: &stream,
-            label_values: true,
-            now_ns: 0,
-        };
-        let ok = d.decode(Format::Loki, line.as_bytes(), &ctx, &mut out);
+        let ok = DecodeCtx::all_fields(0, |ctx| {
+            d.decode(Format::Loki, line.as_bytes(), ctx, &mut out)
+        });
         (ok, out)
     }
 

@@ -263,6 +263,22 @@ pub struct DecodeCtx<'a> {
     pub now_ns: i64,
 }
 
+impl DecodeCtx<'_> {
+    /// Runs `f` with a context that wants every field and the event time of
+    /// a line with no stream labels, read at `now_ns`: how `formats test`
+    /// checks a sample, and how the decoders' tests decode.
+    pub fn all_fields<R>(now_ns: i64, f: impl FnOnce(&DecodeCtx<'_>) -> R) -> R {
+        let stream = Labels::new();
+        f(&DecodeCtx {
+            want: &Want::All,
+            need_ts: true,
+            stream: &stream,
+            label_values: true,
+            now_ns,
+        })
+    }
+}
+
 /// Field names, in priority order, that carry a JSON record's event time.
 pub const TIME_FIELDS: [&str; 3] = ["timestamp", "time", "ts"];
 

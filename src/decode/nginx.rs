@@ -31,22 +31,17 @@ pub fn looks_like(line: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::Want;
-    use crate::record::Labels;
 
     #[test]
     fn combined_with_request_time() {
         let line = br#"203.0.113.9 - - [06/May/2026:10:30:45 +0000] "GET /v1/search?q=caf%C3%A9+bar&page=2&status=x HTTP/1.1" 200 512 "-" "Mozilla/5.0 (X11)" 0.231"#;
         let mut out = Decoded::default();
-        let stream = Labels::new();
-        let ctx = DecodeCtx {
-            want: &Want::All,
-            need_ts: true,
-            stream: &stream,
-            label_values: true,
-            now_ns: 0,
-        };
-        assert!(decode(&mut clf::Scratch::default(), line, &ctx, &mut out));
+        assert!(DecodeCtx::all_fields(0, |ctx| decode(
+            &mut clf::Scratch::default(),
+            line,
+            ctx,
+            &mut out
+        )));
         let f = &out.fields;
         assert_eq!(f.get("method"), Some("GET"));
         assert_eq!(f.get("path"), Some("/v1/search"));

@@ -183,20 +183,12 @@ fn exception(rest: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::Labels;
+
     use crate::time::parse_rfc3339;
 
     fn run(rec: &str) -> Option<Decoded> {
         let mut out = Decoded::default();
-        let stream = Labels::new();
-        let ctx = DecodeCtx {
-            want: &Want::All,
-            need_ts: true,
-            stream: &stream,
-            label_values: true,
-            now_ns: 0,
-        };
-        decode(rec.as_bytes(), &ctx, &mut out).then_some(out)
+        DecodeCtx::all_fields(0, |ctx| decode(rec.as_bytes(), ctx, &mut out)).then_some(out)
     }
 
     fn fields(out: &Decoded) -> Vec<(&str, &str)> {

@@ -363,15 +363,10 @@ mod tests {
 
     fn run(line: &[u8]) -> Option<Decoded> {
         let mut out = Decoded::default();
-        let stream = Labels::new();
-        let ctx = DecodeCtx {
-            want: &Want::All,
-            need_ts: true,
-            stream: &stream,
-            label_values: true,
-            now_ns: now(),
-        };
-        decode(&mut Scratch::default(), line, &ctx, &mut out).then_some(out)
+        DecodeCtx::all_fields(now(), |ctx| {
+            decode(&mut Scratch::default(), line, ctx, &mut out)
+        })
+        .then_some(out)
     }
 
     fn fields(out: &Decoded) -> Vec<(&str, &str)> {

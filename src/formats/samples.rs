@@ -4,8 +4,7 @@
 use super::typed::FieldType;
 use super::{CustomFormat, Expected, Matcher, Sample};
 use crate::decode::custom::{self, CustomScratch, Outcome};
-use crate::decode::{DecodeCtx, Decoded, Want};
-use crate::record::Labels;
+use crate::decode::{DecodeCtx, Decoded};
 
 /// A sample that does not decode as expected.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,16 +40,11 @@ fn check_one(
     s: &Sample,
     now_ns: i64,
 ) -> Result<(), String> {
-    let stream = Labels::new();
-    let ctx = DecodeCtx {
-        want: &Want::All,
-        need_ts: true,
-        stream: &stream,
-        label_values: true,
-        now_ns,
-    };
     let mut out = Decoded::default();
-    match custom::decode(fmt, scratch, s.line.as_bytes(), &ctx, &mut out) {
+    let outcome = DecodeCtx::all_fields(now_ns, |ctx| {
+        custom::decode(fmt, scratch, s.line.as_bytes(), ctx, &mut out)
+    });
+    match outcome {
         Outcome::Malformed => return Err(why_not(fmt, &s.line)),
         Outcome::RecordBadTime if s.timestamp.is_some() || fmt.timestamp.is_some() => {
             let field = fmt.timestamp.as_ref().map_or("", |t| t.field.as_str());

@@ -4,52 +4,13 @@
 
 use super::*;
 
-struct D(Vec<(&'static str, &'static str)>);
-
-impl TemplateData for D {
-    fn label(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
-    }
-    fn line(&self) -> &[u8] {
-        b"the Line"
-    }
-    fn timestamp_ns(&self) -> i64 {
-        // 2021-11-02T03:04:05.123456789Z
-        1_635_822_245_123_456_789
-    }
-    fn for_each_label<'s>(&'s self, f: &mut dyn FnMut(&'s str, &'s str)) {
-        for (k, v) in &self.0 {
-            f(k, v);
-        }
-    }
-}
-
-fn data() -> D {
-    D(vec![
-        ("status", "503"),
-        ("path", "/v1/items"),
-        ("lvl", " warn "),
-        ("err", "ErrTimeout"),
-        (
-            "json",
-            r#"{"a":1,"b":[1,2.5,"x"],"c":{"d":null},"queries":[{"query":"q1"},{"query":"q2"}]}"#,
-        ),
-        ("from", "1679577215"),
-        ("ms", "1679577215123"),
-        ("ts", "2021-11-02T10:00:00Z"),
-        ("n", "12"),
-        ("f", "2.5"),
-        ("hex", "0x1f"),
-        ("b64", "aGVsbG8="),
-        ("url", "a b&c=d/é"),
-        ("multi", "a\nb"),
-    ])
-}
+// The labels, line and time the template fuzz target renders over too.
+use crate::fuzzing::TEMPLATE_LABELS as DATA;
 
 fn try_render(t: &str) -> Result<String, String> {
     let tpl = Template::parse(t).unwrap_or_else(|e| panic!("parse {t:?}: {e:?}"));
     let mut out = String::new();
-    tpl.render(&data(), &mut out).map(|_| out)
+    tpl.render(&DATA, &mut out).map(|_| out)
 }
 
 #[track_caller]
@@ -270,7 +231,7 @@ fn execution_errors_are_gos() {
     assert!(err("{{ .status 1 }}").ends_with("status is not a method but has arguments"));
     let t = Template::parse("{{ div 1 0 }}").unwrap().named("label");
     assert!(t
-        .render(&data(), &mut String::new())
+        .render(&DATA, &mut String::new())
         .unwrap_err()
         .starts_with(r#"template: label:1:3: executing "label""#));
 }
@@ -792,7 +753,7 @@ fn no_panics_on_hostile_input() {
         "{{ div -9223372036854775808 -1 }}",
     ] {
         if let Ok(tpl) = Template::parse(t) {
-            let _ = tpl.render(&data(), &mut String::new());
+            let _ = tpl.render(&DATA, &mut String::new());
         }
     }
 }

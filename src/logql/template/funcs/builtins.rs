@@ -30,7 +30,8 @@ pub fn len<'a>(c: &Ctx<'a>, a: Vec<Value<'a>>) -> R<'a> {
     Ok(Value::Int(n as i64))
 }
 
-fn index_arg(v: &Value, len: usize, what: &str) -> Result<usize, String> {
+/// An index or slice bound, as Go's `indexArg`: an integer in 0..=len.
+fn index_bound(v: &Value, len: usize) -> Result<usize, String> {
     let x = match v {
         Value::Int(i) | Value::Int64(i) => *i,
         Value::Byte(b) => i64::from(*b),
@@ -45,10 +46,16 @@ fn index_arg(v: &Value, len: usize, what: &str) -> Result<usize, String> {
     if x < 0 || x as u64 > len as u64 {
         return Err(format!("index out of range: {x}"));
     }
-    if x as usize == len {
+    Ok(x as usize)
+}
+
+/// An index into `len` items: a bound short of `len`.
+fn index_arg(v: &Value, len: usize, what: &str) -> Result<usize, String> {
+    let x = index_bound(v, len)?;
+    if x == len {
         return Err(format!("reflect: {what} index out of range"));
     }
-    Ok(x as usize)
+    Ok(x)
 }
 
 pub fn index<'a>(c: &Ctx<'a>, a: Vec<Value<'a>>) -> R<'a> {
@@ -112,21 +119,7 @@ pub fn slice<'a>(_: &Ctx<'a>, a: Vec<Value<'a>>) -> R<'a> {
     }
     let mut bounds = [0usize, len, len];
     for (i, v) in idx.iter().enumerate() {
-        let x = match v {
-            Value::Int(i) | Value::Int64(i) => *i,
-            Value::Byte(b) => i64::from(*b),
-            Value::Nil => return Err("cannot index slice/array with nil".into()),
-            v => {
-                return Err(format!(
-                    "cannot index slice/array with type {}",
-                    v.type_name()
-                ))
-            }
-        };
-        if x < 0 || x as u64 > len as u64 {
-            return Err(format!("index out of range: {x}"));
-        }
-        bounds[i] = x as usize;
+        bounds[i] = index_bound(v, len)?;
     }
     if bounds[0] > bounds[1] {
         return Err(format!(

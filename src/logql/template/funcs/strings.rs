@@ -237,20 +237,16 @@ pub fn substr<'a>(_: &Ctx<'a>, a: Vec<Value<'a>>) -> R<'a> {
 /// Loki's `alignLeft n src`: pad with spaces on the right or cut to `n`
 /// runes.
 pub fn align_left<'a>(_: &Ctx<'a>, a: Vec<Value<'a>>) -> R<'a> {
-    let (count, src) = (i(&a[0]), s(&a[1]));
-    let r = runes(src);
-    let l = r.len() as i64;
-    if count < 0 || count == l {
-        return out(src.to_string());
-    }
-    if count > l {
-        return out(format!("{src}{}", repeat_str(" ", count - l)?));
-    }
-    out(r[..count as usize].iter().collect())
+    align(&a, true)
 }
 
 /// Loki's `alignRight n src`: pad on the left or keep the last `n` runes.
 pub fn align_right<'a>(_: &Ctx<'a>, a: Vec<Value<'a>>) -> R<'a> {
+    align(&a, false)
+}
+
+/// `src` padded or cut to `n` runes, its text on the left or the right.
+fn align<'a>(a: &[Value<'a>], left: bool) -> R<'a> {
     let (count, src) = (i(&a[0]), s(&a[1]));
     let r = runes(src);
     let l = r.len() as i64;
@@ -258,7 +254,17 @@ pub fn align_right<'a>(_: &Ctx<'a>, a: Vec<Value<'a>>) -> R<'a> {
         return out(src.to_string());
     }
     if count > l {
-        return out(format!("{}{src}", repeat_str(" ", count - l)?));
+        let pad = repeat_str(" ", count - l)?;
+        return out(if left {
+            format!("{src}{pad}")
+        } else {
+            format!("{pad}{src}")
+        });
     }
-    out(r[(l - count) as usize..].iter().collect())
+    let kept = if left {
+        &r[..count as usize]
+    } else {
+        &r[(l - count) as usize..]
+    };
+    out(kept.iter().collect())
 }
