@@ -503,6 +503,11 @@ fn getnum(v: &str, fixed: bool) -> Option<(i64, &str)> {
     ))
 }
 
+/// [`getnum`] with the number checked against `range` (an hour, a minute…).
+fn getnum_in(v: &str, fixed: bool, range: std::ops::RangeInclusive<i64>) -> Option<(i64, &str)> {
+    getnum(v, fixed).filter(|(n, _)| range.contains(n))
+}
+
 fn getnum_n(v: &str, n: usize) -> Option<(i64, &str)> {
     let d = v.get(..n)?;
     if !d.bytes().all(|c| c.is_ascii_digit()) {
@@ -568,10 +573,7 @@ pub fn parse(layout: &str, value: &str) -> Option<GoTime> {
                 value = r;
             }
             Std::NumMonth | Std::ZeroMonth => {
-                let (n, r) = getnum(value, std == Std::ZeroMonth)?;
-                if !(1..=12).contains(&n) {
-                    return None;
-                }
+                let (n, r) = getnum_in(value, std == Std::ZeroMonth, 1..=12)?;
                 month = n;
                 value = r;
             }
@@ -603,34 +605,22 @@ pub fn parse(layout: &str, value: &str) -> Option<GoTime> {
                 value = &value[end..];
             }
             Std::Hour => {
-                let (n, r) = getnum(value, false)?;
-                if n > 23 {
-                    return None;
-                }
+                let (n, r) = getnum_in(value, false, 0..=23)?;
                 hour = n;
                 value = r;
             }
             Std::Hour12 | Std::ZeroHour12 => {
-                let (n, r) = getnum(value, std == Std::ZeroHour12)?;
-                if n > 12 {
-                    return None;
-                }
+                let (n, r) = getnum_in(value, std == Std::ZeroHour12, 0..=12)?;
                 hour = n;
                 value = r;
             }
             Std::Minute | Std::ZeroMinute => {
-                let (n, r) = getnum(value, std == Std::ZeroMinute)?;
-                if n > 59 {
-                    return None;
-                }
+                let (n, r) = getnum_in(value, std == Std::ZeroMinute, 0..=59)?;
                 min = n;
                 value = r;
             }
             Std::Second | Std::ZeroSecond => {
-                let (n, r) = getnum(value, std == Std::ZeroSecond)?;
-                if n > 59 {
-                    return None;
-                }
+                let (n, r) = getnum_in(value, std == Std::ZeroSecond, 0..=59)?;
                 sec = n;
                 value = r;
                 // A fractional second in the value that the layout does not
