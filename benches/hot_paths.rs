@@ -114,12 +114,12 @@ fn bench_pipeline(c: &mut Criterion) {
     let data = corpus();
     let mut g = c.benchmark_group("pipeline");
     g.throughput(Throughput::Bytes(data.len() as u64));
-    let input = InputInfo {
-        name: "bench".into(),
-        labels: Labels::new(),
-        format: Format::Json,
-        selected: true,
-    };
+    let input = InputInfo::new(
+        Default::default(),
+        "bench".into(),
+        Labels::new(),
+        Format::Json,
+    );
     for query in [
         r#"| json | status >= 500"#,
         r#"|= "database is locked""#,

@@ -8,12 +8,13 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::cmd::filter::FilterOptions;
+use crate::cmd::InputOptions;
 use crate::decode::Format;
-use crate::engine::EngineOptions;
+use crate::formats::registry::Registry;
 use crate::framing::DEFAULT_MAX_LINE;
 use crate::output::LineOutput;
 use crate::record::Labels;
-use crate::source::{self, FollowOptions, InputSpec};
+use crate::source::{self, FollowOptions, InputSpec, ReadOptions};
 
 const ABOUT: &str = "nagare (流れ): a log-analytics stream processor that speaks LogQL.";
 
@@ -98,26 +99,30 @@ pub enum FormatsAction {
 }
 
 /// Reads the custom formats (`--parsers` folders, `./parsers`, the user
-/// config folder) once and installs them, then resolves `--format`: `auto`,
-/// a built-in format or a custom one by name.
-pub fn resolve_format(name: &str, parsers: &[PathBuf]) -> Result<Option<Format>, UsageError> {
+/// config folder), then resolves `--format`: `auto` (`None`), a built-in
+/// format or a custom one by name.
+pub fn resolve_format(
+    name: &str,
+    parsers: &[PathBuf],
+) -> Result<(Option<Format>, &'static Registry), UsageError> {
     let reg = crate::formats::registry::load(parsers, &crate::formats::registry::default_dirs())
-        .map_err(|e| UsageError(e.to_string()))?;
-    crate::formats::install(reg);
+        .map_err(|e| UsageError(e.to_string()))?
+        .keep();
     if name == "auto" {
-        return Ok(None);
+        return Ok((None, reg));
     }
-    Format::from_name(name).map(Some).ok_or_else(|| {
+    let format = Format::from_name(name, reg).ok_or_else(|| {
         let names: Vec<&str> = Format::ALL
             .into_iter()
-            .chain(Format::custom())
+            .chain(Format::custom(reg))
             .map(|f| f.name())
             .collect();
         UsageError(format!(
             "--format: unknown format {name:?}; expected auto, {} (custom formats come from ./parsers, the user config folder and --parsers DIR)",
             names.join(", ")
         ))
-    })
+    })?;
+    Ok((Some(format), reg))
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -435,7 +440,8 @@ pub struct FilterArgs {
 }
 
 /// A flag value that is wrong, with the flag named.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub struct UsageError(pub String);
 
 /// Expands file arguments; inputs that cannot be read (a glob matching
@@ -448,7 +454,7 @@ fn expand_inputs(args: &[String]) -> Result<(Vec<InputSpec>, usize), UsageError>
             return Err(UsageError(e.to_string()));
         }
         for e in &errors {
-            eprintln!("nagare: {e}");
+            crate::cmd::say(e);
         }
     }
     Ok((inputs, errors.len()))
@@ -479,22 +485,25 @@ fn parse_labels(pairs: &[String]) -> Result<Labels, UsageError> {
 }
 
 impl InputArgs {
-    pub fn engine_options(&self) -> Result<EngineOptions, UsageError> {
+    pub fn engine_options(&self) -> Result<InputOptions, UsageError> {
         if self.max_line_length == 0 {
             return Err(UsageError("--max-line-length must be at least 1".into()));
         }
-        let format = resolve_format(&self.format, &self.parsers)?;
+        let (format, formats) = resolve_format(&self.format, &self.parsers)?;
         let threads = self
             .threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-        Ok(EngineOptions {
-            format,
-            labels: parse_labels(&self.labels)?,
-            max_line: self.max_line_length,
-            follow: self.follow.then(|| FollowOptions {
-                poll_interval: Duration::from_millis(200),
-                ..FollowOptions::default()
-            }),
+        Ok(InputOptions {
+            read: ReadOptions {
+                format,
+                labels: parse_labels(&self.labels)?,
+                max_line: self.max_line_length,
+                follow: self.follow.then(|| FollowOptions {
+                    poll_interval: Duration::from_millis(200),
+                    ..FollowOptions::default()
+                }),
+                formats,
+            },
             threads,
         })
     }

@@ -1,9 +1,8 @@
 //! Errors in files a user writes (metric rules, format definitions), with
 //! the place to look: `path:line:column: message`, like a compiler's.
 
-use std::fmt;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}:{line}:{column}: {message}")]
 pub struct ConfigError {
     pub path: String,
     pub line: usize,
@@ -29,18 +28,6 @@ impl ConfigError {
         ConfigError::at(path, text, pos, e.message())
     }
 }
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.path, self.line, self.column, self.message
-        )
-    }
-}
-
-impl std::error::Error for ConfigError {}
 
 /// 1-based line and column (in characters) of byte `pos` in `text`.
 pub fn line_col(text: &str, pos: usize) -> (usize, usize) {

@@ -155,7 +155,7 @@ pub fn decoders(data: &[u8]) {
         }
     }
 
-    let _ = crate::decode::detect::detect(data);
+    let _ = crate::decode::detect::detect(data, crate::formats::registry::Registry::empty());
     let _ = crate::decode::detect::is_pretty_json(data);
 
     // A small line limit reaches the too-long paths.

@@ -11,6 +11,8 @@
 //! - [`framing`]: chunks of whole lines, line-length limit;
 //! - [`decode`]: json, logfmt, Fly, nginx, and format detection;
 //! - [`logql`]: the query language: AST, parser, compiled pipeline;
+//! - [`batch`]: batches of lines with their input's identity and offset,
+//!   and the [`batch::BatchSource`] seam every source plugs into;
 //! - [`engine`]: the parallel, order-keeping batch runner;
 //! - [`output`]: printers; [`cmd`]: the commands; [`cli`]: flags.
 //!
@@ -21,16 +23,18 @@
 //!
 //! let Expr::Log(log) = parse(r#"| json | status >= 500"#).unwrap() else { unreachable!() };
 //! let q = CompiledQuery::compile(&log, CompileOptions::default()).unwrap();
-//! let input = InputInfo { name: "-".into(), labels: Labels::new(), format: Format::Json, selected: true };
+//! let input = InputInfo::new(Default::default(), "-".into(), Labels::new(), Format::Json);
 //! let mut exec = Exec::new(&q, None);
 //! assert!(exec.process(&input, br#"{"status":503}"#, 0));
 //! assert!(!exec.process(&input, br#"{"status":200}"#, 0));
 //! ```
 
+pub mod batch;
 pub mod cli;
 pub mod cmd;
 pub mod config_error;
 pub mod decode;
+pub mod diag;
 pub mod engine;
 pub mod formats;
 pub mod framing;

@@ -1,9 +1,43 @@
 //! The `nagare` binary: parses flags, sets up diagnostics, runs a command
 //! and turns its outcome into the exit status.
 
+use std::fmt;
+
 use clap::Parser;
 use nagare::cli::{Cli, Command, FormatsAction};
 use nagare::cmd::{self, EXIT_USAGE};
+use nagare::diag;
+use tracing::{Event, Subscriber};
+use tracing_subscriber::fmt::format::{DefaultFields, Format, Full, Writer};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
+
+/// Messages for the user print as `nagare: <message>`; the rest (debugging
+/// detail, `-v`) in tracing's usual form.
+struct Messages {
+    detail: Format<Full>,
+}
+
+impl<S, N> FormatEvent<S, N> for Messages
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        if event.metadata().target() == diag::USER {
+            write!(writer, "nagare: ")?;
+            ctx.format_fields(writer.by_ref(), event)?;
+            writeln!(writer)
+        } else {
+            self.detail.format_event(ctx, writer, event)
+        }
+    }
+}
 
 fn init_tracing(verbose: u8) {
     let default = match verbose {
@@ -13,11 +47,20 @@ fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Whatever the filter, what the user must be told is shown.
+    let filter = match format!("{}=trace", diag::USER).parse() {
+        Ok(d) => filter.add_directive(d),
+        Err(_) => filter,
+    };
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
+        .with_ansi(ansi)
+        .fmt_fields(DefaultFields::new())
+        .event_format(Messages {
+            detail: Format::default().with_target(false).with_ansi(ansi),
+        })
         .init();
 }
 

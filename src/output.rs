@@ -1,7 +1,7 @@
 //! Printers for selected log lines: the line itself, or logcli's JSON Lines
 //! shape `{"labels":{…},"line":"…","timestamp":"RFC 3339"}`.
 
-use crate::logql::pipeline::{Exec, InputInfo};
+use crate::logql::pipeline::Record;
 
 /// The shape `filter` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,23 +69,15 @@ fn escape_json_into(out: &mut Vec<u8>, b: &[u8]) {
 }
 
 /// Appends one selected record in the chosen shape, with a newline.
-pub fn write_record(
-    mode: LineOutput,
-    exec: &Exec<'_>,
-    input: &InputInfo,
-    raw: &[u8],
-    out: &mut Vec<u8>,
-) {
+pub fn write_record(mode: LineOutput, record: &Record<'_>, out: &mut Vec<u8>) {
     match mode {
         LineOutput::Raw => {
-            out.extend_from_slice(exec.line(raw));
+            out.extend_from_slice(record.line());
             out.push(b'\n');
         }
         LineOutput::Jsonl => {
             let mut labels: Vec<(&str, &str)> = Vec::new();
-            exec.for_each_label(input, |n, v| labels.push((n, v)));
-            // Safety of the borrow: labels point into `exec` and `input`,
-            // both alive for this call.
+            record.for_each_label(|n, v| labels.push((n, v)));
             labels.sort_by(|a, b| a.0.cmp(b.0));
             labels.dedup_by(|a, b| a.0 == b.0);
             out.extend_from_slice(b"{\"labels\":{");
@@ -98,9 +90,9 @@ pub fn write_record(
                 write_json_str(out, v.as_bytes());
             }
             out.extend_from_slice(b"},\"line\":");
-            write_json_str(out, exec.line(raw));
+            write_json_str(out, record.line());
             out.extend_from_slice(b",\"timestamp\":\"");
-            out.extend_from_slice(crate::time::format_rfc3339_nano(exec.timestamp()).as_bytes());
+            out.extend_from_slice(crate::time::format_rfc3339_nano(record.timestamp()).as_bytes());
             out.extend_from_slice(b"\"}\n");
         }
     }

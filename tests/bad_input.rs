@@ -1,4 +1,4 @@
-//! Bad input gets a clear error and loses nothing (DESIGN: Quality bar,
+//! Bad input gets a clear error and loses nothing (ARCHITECTURE.md, contract: "Quality bar",
 //! Pipeline): malformed lines are kept, invalid UTF-8 is carried as bytes,
 //! over-long lines are truncated with a warning, unreadable inputs are named
 //! on stderr while the others are still processed (exit 1), and a closed
@@ -329,7 +329,7 @@ fn globs_expand_sorted_and_label_each_file() {
 }
 
 /// A pattern that matches nothing is an input that cannot be read: named on
-/// stderr, the other inputs processed, exit 1 (DESIGN: Pipeline, exit
+/// stderr, the other inputs processed, exit 1 (ARCHITECTURE.md, contract: "Records", exit
 /// status).
 #[test]
 fn glob_matching_nothing_is_named_and_the_others_processed() {

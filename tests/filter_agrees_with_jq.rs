@@ -25,7 +25,7 @@
 //! fields extracted before the error, which the oracle cannot know, so every
 //! string filter here comes after `| __error__=""`. Fields a format decodes
 //! (nginx, the Fly envelope's inner JSON, NDJSON) are labels without a parser
-//! stage; a line its format cannot decode has none (DESIGN: Pipeline).
+//! stage; a line its format cannot decode has none (ARCHITECTURE.md, contract: "Records").
 
 mod common;
 

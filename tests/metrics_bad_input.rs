@@ -1,4 +1,4 @@
-//! `nagare metrics` on bad input and bad flags (DESIGN "Pipeline", "Derived
+//! `nagare metrics` on bad input and bad flags (ARCHITECTURE.md, contract: "Records", "Derived
 //! metrics", "Quality bar"): malformed lines are counted, never fatal
 //! (exit 0); records without a status are not requests; requests without a
 //! latency are counted as such; a bad flag exits 2 naming it; a missing file

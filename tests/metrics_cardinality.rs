@@ -1,5 +1,5 @@
 //! Every label of the derived metrics stays bounded whatever the input
-//! (DESIGN "Derived metrics"): at most 200 routes (the first seen) and 200
+//! (ARCHITECTURE.md, contract: "Derived metrics"): at most 200 routes (the first seen) and 200
 //! event names, the rest as `_other_`; at most 21 `search_queries_total`
 //! series; label values cut to 64 characters; `--redact-queries` shows a
 //! short hash. The input, generated here and fed on stdin, has 100,000

@@ -1,4 +1,4 @@
-//! `nagare metrics` against the real Prometheus components (DESIGN "Derived
+//! `nagare metrics` against the real Prometheus components (ARCHITECTURE.md, contract: "Derived
 //! metrics", "Quality bar: real components in tests"): a batch push lands in
 //! a real Pushgateway with the values of `--output prom`, a push to a closed
 //! port fails naming the URL, a followed run serving `/metrics` is scraped
@@ -25,7 +25,7 @@ use nagare::sink::tests_support::{
     wait_for_query, Prometheus, Pushgateway, TextSample, SCRAPE_JOB,
 };
 
-/// Latency histogram bucket bounds (seconds), DESIGN "latency".
+/// Latency histogram bucket bounds (seconds), ARCHITECTURE.md, contract: "latency".
 const BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];

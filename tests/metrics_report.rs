@@ -1,11 +1,11 @@
 //! `nagare metrics --output json` agrees with an independent computation
-//! (DESIGN "Derived metrics"): every figure of the report is recomputed here
+//! (ARCHITECTURE.md, contract: "Derived metrics"): every figure of the report is recomputed here
 //! from the raw lines of a generated corpus, with serde_json, regex and
 //! chrono only (no nagare library code), for the structlog form, the Fly
 //! envelope form (gzip) and nginx combined logs.
 //!
 //! The oracle follows the contract, not the implementation:
-//! - a line is first cut to the line limit (1 MiB, DESIGN "Quality bar");
+//! - a line is first cut to the line limit (1 MiB, ARCHITECTURE.md, contract: "Quality bar");
 //!   a *record* is a line that is exactly one valid UTF-8 JSON object (for
 //!   Fly, the inner `message` must be one too; for nginx, a full match of
 //!   the combined format), everything else is malformed;
@@ -183,7 +183,7 @@ fn decode_nginx(re: &regex::Regex, raw: &[u8]) -> Option<Rec> {
 }
 
 // ---------------------------------------------------------------------------
-// Roles and normalization (DESIGN "Derived metrics")
+// Roles and normalization (ARCHITECTURE.md, contract: "Derived metrics")
 // ---------------------------------------------------------------------------
 
 const STATUS: [&str; 4] = [

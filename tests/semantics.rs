@@ -296,7 +296,7 @@ fn fly_prints_the_app_line_unchanged() {
 
 /// Fields a format decodes are labels without a parser stage, but only for
 /// a complete record: "A line that its format cannot decode is kept, not
-/// dropped: it has no decoded fields" (DESIGN: Pipeline). Line 4 is
+/// dropped: it has no decoded fields" (ARCHITECTURE.md, contract: "Records"). Line 4 is
 /// truncated JSON, so it has no `status` and a numeric filter drops it; no
 /// parser ran, so no `__error__` lets it pass either.
 #[test]

@@ -4,13 +4,17 @@
 use std::io::{self, IsTerminal, Write};
 use std::ops::ControlFlow;
 
-use super::{report_query_error, EXIT_INPUT, EXIT_OK, EXIT_USAGE};
-use crate::engine::{self, EngineOptions, Job};
-use crate::framing::{self, ChunkKind};
+use std::sync::Arc;
+
+use super::{exit_status, report_query_error, say, InputOptions, EXIT_INPUT, EXIT_OK, EXIT_USAGE};
+use crate::batch::Batch;
+use crate::engine;
+use crate::framing;
 use crate::logql::ast::Expr;
 use crate::logql::parse;
 use crate::logql::pipeline::{matchers_select, CompileOptions, CompiledQuery, Exec, Stats};
 use crate::output::{write_record, LineOutput};
+use crate::record::Labels;
 use crate::source::InputSpec;
 
 /// Resolved options of `filter`.
@@ -25,73 +29,12 @@ pub struct FilterOptions {
     pub malformed_only: bool,
     pub time_range: Option<(i64, i64)>,
     pub line_buffered: bool,
-    pub engine: EngineOptions,
+    pub engine: InputOptions,
 }
 
 struct ChunkOut {
     bytes: Vec<u8>,
     stats: Stats,
-}
-
-/// Runs one chunk through the query, appending selected records to `out`.
-fn filter_chunk(
-    exec: &mut Exec<'_>,
-    job: &Job,
-    mode: Option<LineOutput>,
-    max_line: usize,
-    out: &mut Vec<u8>,
-) {
-    let input = &*job.input;
-    let data = &job.data[..job.len];
-    let one = |exec: &mut Exec<'_>, line: &[u8], out: &mut Vec<u8>| {
-        let line = if line.len() > max_line {
-            exec.stats.truncated += 1;
-            &line[..max_line]
-        } else {
-            line
-        };
-        if exec.process(input, line, job.arrival_ns) {
-            if let Some(mode) = mode {
-                write_record(mode, exec, input, line, out);
-            }
-        }
-    };
-    if job.kind == ChunkKind::Truncated {
-        exec.stats.lines += 1;
-        exec.stats.truncated += 1;
-        one(exec, data, out);
-        return;
-    }
-    let q = exec.query();
-    let literal = match input.format {
-        // Envelope lines carry the app line escaped: no raw search.
-        crate::decode::Format::Fly => None,
-        // A hit's line may be inside a record of many lines.
-        f if f.record_start().is_some() => None,
-        _ => q.chunk_literal(),
-    };
-    if let Some(finder) = literal {
-        // Find candidate lines by searching the whole chunk, as grep does:
-        // lines without the literal are never looked at one by one.
-        exec.stats.lines += memchr::memchr_iter(b'\n', data).count() as u64;
-        let mut pos = 0;
-        while pos < data.len() {
-            let Some(i) = finder.find(&data[pos..]) else {
-                break;
-            };
-            let hit = pos + i;
-            let start = memchr::memrchr(b'\n', &data[..hit]).map_or(0, |p| p + 1);
-            let end = memchr::memchr(b'\n', &data[hit..]).map_or(data.len(), |p| hit + p);
-            let line = &data[start..end];
-            one(exec, line.strip_suffix(b"\r").unwrap_or(line), out);
-            pos = end + 1;
-        }
-    } else {
-        for line in framing::records(data, input.format.record_start()) {
-            exec.stats.lines += 1;
-            one(exec, line, out);
-        }
-    }
 }
 
 pub fn run(opts: FilterOptions) -> i32 {
@@ -105,10 +48,10 @@ pub fn run(opts: FilterOptions) -> i32 {
     let log = match expr {
         Expr::Log(l) => l,
         Expr::Metric(_) => {
-            eprintln!(
-                "nagare: filter takes a log query; {:?} is a metric query (use `nagare query`)",
+            say(format!(
+                "filter takes a log query; {:?} is a metric query (use `nagare query`)",
                 opts.query
-            );
+            ));
             return EXIT_USAGE;
         }
     };
@@ -116,6 +59,7 @@ pub fn run(opts: FilterOptions) -> i32 {
         all_labels: opts.output == LineOutput::Jsonl,
         need_ts: opts.output == LineOutput::Jsonl || opts.time_range.is_some(),
         malformed_only: opts.malformed_only,
+        raw_values: false,
     };
     let q = match CompiledQuery::compile(&log, compile_opts) {
         Ok(q) => q,
@@ -125,7 +69,7 @@ pub fn run(opts: FilterOptions) -> i32 {
         }
     };
     let mode = if opts.count { None } else { Some(opts.output) };
-    let max_line = opts.engine.max_line;
+    let max_line = opts.engine.read.max_line;
     let time_range = opts.time_range;
     let q_ref = &q;
     // Output buffers go back to the workers once written, so big buffers
@@ -135,7 +79,7 @@ pub fn run(opts: FilterOptions) -> i32 {
     let make_worker = move || {
         let mut exec = Exec::new(q_ref, time_range);
         let pool_rx = pool_rx.clone();
-        move |job: Job, recycle: &crossbeam_channel::Sender<Vec<u8>>| {
+        move |batch: &Batch| {
             // Sized once for the largest usual output (JSON Lines is about
             // 3× the input), so buffers are not regrown chunk after chunk.
             let mut bytes = pool_rx
@@ -143,8 +87,11 @@ pub fn run(opts: FilterOptions) -> i32 {
                 .unwrap_or_else(|_| Vec::with_capacity(4 * framing::CHUNK_SIZE));
             bytes.clear();
             exec.stats = Stats::default();
-            filter_chunk(&mut exec, &job, mode, max_line, &mut bytes);
-            let _ = recycle.send(job.data);
+            exec.run_batch(batch, max_line, |s| {
+                if let Some(mode) = mode {
+                    write_record(mode, &s.record(), &mut bytes);
+                }
+            });
             ChunkOut {
                 bytes,
                 stats: exec.stats,
@@ -157,13 +104,13 @@ pub fn run(opts: FilterOptions) -> i32 {
     let mut w = io::BufWriter::with_capacity(256 * 1024, stdout.lock());
     let mut total = Stats::default();
     let mut write_failed: Option<io::Error> = None;
-    let select = |labels: &crate::record::Labels| matchers_select(&q.matchers, labels);
-    let summary = engine::run(
-        &opts.inputs,
-        &opts.engine,
-        &select,
+    let mut pipe_closed = false;
+    let filter = Arc::new(|labels: &Labels| matchers_select(&q.matchers, labels));
+    let summary = opts.engine.engine(&opts.inputs).run(
+        opts.engine.sources(&opts.inputs, filter),
         &make_worker,
-        |out: ChunkOut, idle| {
+        |o| {
+            let (out, idle) = (o.out, o.idle);
             total.add(&out.stats);
             if out.bytes.is_empty() {
                 let _ = pool_tx.send(out.bytes);
@@ -181,7 +128,8 @@ pub fn run(opts: FilterOptions) -> i32 {
                 Ok(()) => ControlFlow::Continue(()),
                 Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
                     // `| head` closed the pipe: done, quietly and successfully.
-                    std::process::exit(EXIT_OK);
+                    pipe_closed = true;
+                    ControlFlow::Break(())
                 }
                 Err(e) => {
                     write_failed = Some(e);
@@ -189,7 +137,11 @@ pub fn run(opts: FilterOptions) -> i32 {
                 }
             }
         },
+        &mut engine::no_progress,
     );
+    if pipe_closed {
+        return EXIT_OK;
+    }
     if opts.count {
         let _ = writeln!(w, "{}", total.matched);
     }
@@ -215,12 +167,8 @@ pub fn run(opts: FilterOptions) -> i32 {
         );
     }
     if let Some(e) = write_failed {
-        eprintln!("nagare: writing output: {e}");
+        say(format!("writing output: {e}"));
         return EXIT_INPUT;
     }
-    if summary.errors.is_empty() && opts.unreadable_inputs == 0 {
-        EXIT_OK
-    } else {
-        EXIT_INPUT
-    }
+    exit_status(&summary, opts.unreadable_inputs)
 }

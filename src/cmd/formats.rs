@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::{EXIT_INPUT, EXIT_OK, EXIT_USAGE};
+use super::{say, EXIT_INPUT, EXIT_OK, EXIT_USAGE};
 use crate::decode::Format;
 use crate::formats::{registry, samples};
 
@@ -14,7 +14,7 @@ pub struct FormatsOptions {
 
 fn load(opts: &FormatsOptions) -> Result<registry::Registry, i32> {
     registry::load(&opts.parsers, &registry::default_dirs()).map_err(|e| {
-        eprintln!("nagare: {e}");
+        say(&e);
         EXIT_USAGE
     })
 }
@@ -70,25 +70,19 @@ pub fn test(opts: &FormatsOptions, name: Option<&str>) -> i32 {
     let chosen: Vec<_> = match name {
         Some(n) => match reg.get(n) {
             Some(f) => vec![f.clone()],
-            None if Format::from_name(n).is_some() => {
-                eprintln!(
-                    "nagare: {n:?} is a built-in format; `formats test` checks the samples of custom formats"
-                );
+            None if Format::from_name(n, registry::Registry::empty()).is_some() => {
+                say(format!("{n:?} is a built-in format; `formats test` checks the samples of custom formats"));
                 return EXIT_USAGE;
             }
             None => {
-                eprintln!(
-                    "nagare: no format named {n:?} (see `nagare formats list`; --parsers DIR adds a folder)"
-                );
+                say(format!("no format named {n:?} (see `nagare formats list`; --parsers DIR adds a folder)"));
                 return EXIT_USAGE;
             }
         },
         None => reg.formats.clone(),
     };
     if chosen.is_empty() {
-        eprintln!(
-            "nagare: no custom formats found (./parsers, the user config folder, --parsers DIR)"
-        );
+        say("no custom formats found (./parsers, the user config folder, --parsers DIR)");
         return EXIT_USAGE;
     }
     let now = crate::time::now_ns();

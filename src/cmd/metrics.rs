@@ -7,11 +7,12 @@ use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{EXIT_INPUT, EXIT_OK, EXIT_USAGE};
-use crate::decode::{self, DecodeCtx, Decoded, Decoder, Format, Want};
-use crate::engine::{self, EngineOptions, Job};
-use crate::framing::{self, ChunkKind};
-use crate::logql::pipeline::Exec;
+use super::{exit_status, say, InputOptions, EXIT_INPUT, EXIT_USAGE};
+use crate::batch::Batch;
+use crate::decode::{self, Format};
+use crate::engine;
+use crate::logql::ast::LogExpr;
+use crate::logql::pipeline::{CompileOptions, CompiledQuery, Exec};
 use crate::metrics::aggregate::{ChunkAgg, MetricsConfig, Observer, Totals};
 use crate::metrics::exposition::{write_text, MetricFamily};
 use crate::metrics::prom::QuerySeries;
@@ -52,85 +53,66 @@ pub struct MetricsOptions {
     pub prefix: String,
     pub listen: Option<String>,
     pub push: Option<PushTarget>,
-    pub engine: EngineOptions,
+    pub engine: InputOptions,
 }
 
 /// A worker's reusable state.
 struct WorkerState<'q> {
-    decoder: Decoder,
-    dec: Decoded,
+    /// The report's own pipeline: no stages, so it selects every line and
+    /// decodes the fields the roles and rules read.
+    exec: Exec<'q>,
     obs: Observer,
-    /// One executor per rule counter.
+    /// One executor per rule counter, run on what `exec` decoded.
     rules: Vec<Exec<'q>>,
 }
 
-/// Turns a chunk of lines into its contribution.
-fn observe_chunk(
-    job: &Job,
+/// Turns a batch of lines into its contribution.
+fn observe_batch(
+    batch: &Batch,
     cfg: &MetricsConfig,
-    want: &Want,
     state: &mut WorkerState<'_>,
     counters: &[CounterDef],
+    max_line: usize,
 ) -> ChunkAgg {
-    let WorkerState {
-        decoder,
-        dec,
-        obs,
-        rules,
-    } = state;
+    let WorkerState { exec, obs, rules } = state;
     let mut chunk = ChunkAgg::default();
-    let input = &*job.input;
-    let data = &job.data[..job.len];
-    let ctx = DecodeCtx {
-        want,
-        need_ts: true,
-        stream: &input.labels,
-        // Metrics read values as data: a query holding U+FFFD still counts.
-        label_values: false,
-        now_ns: job.arrival_ns,
-    };
-    let raw_query_field = matches!(input.format, Format::Nginx | Format::Apache);
-    let mut one = |line: &[u8]| {
-        let record = decoder.decode(input.format, line, &ctx, dec);
-        let app_line = dec.line(line);
+    let arrival = batch.arrival_ns;
+    let raw_query_field = matches!(batch.input.format, Format::Nginx | Format::Apache);
+    exec.run_batch(batch, max_line, |s| {
+        let record = s.exec.decoded_ok();
+        let dec = &mut s.exec.dec;
+        let app_line = dec.line(s.raw);
         obs.observe(
             &mut chunk,
             cfg,
             &dec.fields,
             app_line,
             dec.ts,
-            job.arrival_ns,
+            arrival,
             record,
             raw_query_field,
         );
         if !record {
             return;
         }
-        for (i, (exec, def)) in rules.iter_mut().zip(counters).enumerate() {
-            let values = exec.process_decoded(input, line, dec, job.arrival_ns, |exec| {
+        for (i, (rule, def)) in rules.iter_mut().zip(counters).enumerate() {
+            let values = rule.process_decoded(s.input, s.raw, dec, arrival, |exec| {
                 def.labels
                     .iter()
                     .map(|l| {
-                        let v = exec.label(input, l).unwrap_or("");
+                        let v = exec.label(s.input, l).unwrap_or("");
                         crate::metrics::normalize::truncate_label(v, 64).to_string()
                     })
                     .collect::<Vec<String>>()
             });
             if let Some(values) = values {
-                let window = cfg.window_of(dec.ts.unwrap_or(job.arrival_ns));
+                let window = cfg.window_of(dec.ts.unwrap_or(arrival));
                 if let Some(agg) = chunk.windows.get_mut(&window) {
                     agg.count_rule(i, values);
                 }
             }
         }
-    };
-    if job.kind == ChunkKind::Truncated {
-        one(data);
-    } else {
-        for line in framing::records(data, input.format.record_start()) {
-            one(line);
-        }
-    }
+    });
     chunk
 }
 
@@ -154,7 +136,27 @@ pub fn run(opts: MetricsOptions) -> i32 {
     let mut names = cfg.roles.all_names();
     names.extend(crate::metrics::rules::wanted_fields(&counters));
     names.extend(decode::TIME_FIELDS.iter().map(|s| s.to_string()));
-    let want = Want::names(names);
+    let report_query = match CompiledQuery::compile(
+        &LogExpr {
+            matchers: Vec::new(),
+            selector_written: false,
+            stages: Vec::new(),
+        },
+        CompileOptions {
+            need_ts: true,
+            raw_values: true,
+            ..Default::default()
+        },
+    ) {
+        Ok(mut q) => {
+            q.want_also(&names);
+            q
+        }
+        Err(e) => {
+            say(&e.message);
+            return EXIT_USAGE;
+        }
+    };
     let totals = Arc::new(Mutex::new(Totals::new(&cfg)));
     let series = Arc::new(Mutex::new(QuerySeries::default()));
     let disp = opts.display;
@@ -176,11 +178,11 @@ pub fn run(opts: MetricsOptions) -> i32 {
     let server = match &opts.listen {
         Some(addr) => match MetricsServer::start(addr, Arc::new(render.clone())) {
             Ok(s) => {
-                eprintln!("nagare: serving /metrics on http://{}", s.local_addr());
+                say(format!("serving /metrics on http://{}", s.local_addr()));
                 Some(s)
             }
             Err(e) => {
-                eprintln!("nagare: --listen {addr}: {e}");
+                say(format!("--listen {addr}: {e}"));
                 return EXIT_USAGE;
             }
         },
@@ -200,7 +202,7 @@ pub fn run(opts: MetricsOptions) -> i32 {
         ) {
             Ok(()) => true,
             Err(e) => {
-                eprintln!("nagare: push failed: {e}");
+                say(format!("push failed: {e}"));
                 false
             }
         }
@@ -209,7 +211,7 @@ pub fn run(opts: MetricsOptions) -> i32 {
     // its own thread so a slow gateway never holds up reading.
     let push_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let periodic_failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let pusher = match (&opts.push, opts.engine.follow.is_some()) {
+    let pusher = match (&opts.push, opts.engine.read.follow.is_some()) {
         (Some(target), true) => {
             let target = target.clone();
             let stop = push_stop.clone();
@@ -232,38 +234,33 @@ pub fn run(opts: MetricsOptions) -> i32 {
     };
 
     let cfg_w = cfg.clone();
-    let want_ref = &want;
+    let report_query = &report_query;
     let counters_ref: &[CounterDef] = &counters;
+    let max_line = opts.engine.read.max_line;
     let make_worker = move || {
         let cfg = cfg_w.clone();
         let mut state = WorkerState {
-            decoder: Decoder::new(),
-            dec: Decoded::default(),
+            exec: Exec::new(report_query, None),
             obs: Observer::default(),
             rules: counters_ref
                 .iter()
                 .map(|c| Exec::new(&c.query, None))
                 .collect(),
         };
-        move |job: Job, recycle: &crossbeam_channel::Sender<Vec<u8>>| {
-            let c = observe_chunk(&job, &cfg, want_ref, &mut state, counters_ref);
-            let _ = recycle.send(job.data);
-            c
-        }
+        move |batch: &Batch| observe_batch(batch, &cfg, &mut state, counters_ref, max_line)
     };
-    let select = |_: &crate::record::Labels| true;
-    let summary = engine::run(
-        &opts.inputs,
-        &opts.engine,
-        &select,
+    let every_input = Arc::new(|_: &crate::record::Labels| true);
+    let summary = opts.engine.engine(&opts.inputs).run(
+        opts.engine.sources(&opts.inputs, every_input),
         &make_worker,
-        |chunk: ChunkAgg, _idle| {
+        |o| {
             totals
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .add_chunk(&chunk, &cfg);
+                .add_chunk(&o.out, &cfg);
             ControlFlow::Continue(())
         },
+        &mut engine::no_progress,
     );
 
     let t = totals.lock().unwrap_or_else(|e| e.into_inner());
@@ -306,7 +303,7 @@ pub fn run(opts: MetricsOptions) -> i32 {
     drop(t);
     if let Err(e) = written.and_then(|_| w.flush()) {
         if e.kind() != io::ErrorKind::BrokenPipe {
-            eprintln!("nagare: writing output: {e}");
+            say(format!("writing output: {e}"));
             return EXIT_INPUT;
         }
     }
@@ -323,9 +320,5 @@ pub fn run(opts: MetricsOptions) -> i32 {
     if push_failed {
         return EXIT_INPUT;
     }
-    if summary.errors.is_empty() && opts.unreadable_inputs == 0 {
-        EXIT_OK
-    } else {
-        EXIT_INPUT
-    }
+    exit_status(&summary, opts.unreadable_inputs)
 }

@@ -1,4 +1,7 @@
-//! Commands: each turns resolved options into work and an exit status.
+//! Commands: each turns resolved options into one run and an exit status.
+//! What a query or a metric means lives in the library (`logql`,
+//! `metrics`); a command only wires options, sources, the engine and
+//! stdout together.
 
 pub mod explain;
 pub mod filter;
@@ -6,7 +9,13 @@ pub mod formats;
 pub mod metrics;
 pub mod query;
 
+use std::fmt::Display;
+
+use crate::batch::BatchSource;
+use crate::engine::{Engine, Summary};
 use crate::logql::QueryError;
+use crate::source::files::InputFilter;
+use crate::source::{FileSource, InputSpec, ReadOptions};
 
 /// Exit status: the command did its job (malformed lines never change it).
 pub const EXIT_OK: i32 = 0;
@@ -15,7 +24,48 @@ pub const EXIT_INPUT: i32 = 1;
 /// A bad query, flag or config.
 pub const EXIT_USAGE: i32 = 2;
 
+/// How a command reads its inputs.
+#[derive(Clone)]
+pub struct InputOptions {
+    pub read: ReadOptions,
+    pub threads: usize,
+}
+
+impl InputOptions {
+    /// The engine for these inputs: streaming when stdin or followed files
+    /// are read, so output is flushed as it comes.
+    pub fn engine(&self, inputs: &[InputSpec]) -> Engine {
+        Engine {
+            threads: self.threads,
+            streaming: self.read.follow.is_some() || inputs.contains(&InputSpec::Stdin),
+        }
+    }
+
+    /// The sources that read `inputs`, skipping those `filter` rules out.
+    pub fn sources<'a>(
+        &self,
+        inputs: &[InputSpec],
+        filter: InputFilter<'a>,
+    ) -> Vec<Box<dyn BatchSource + 'a>> {
+        FileSource::split(inputs.to_vec(), &self.read, filter)
+    }
+}
+
+/// Tells the user something on stderr (`nagare: …`).
+pub fn say(msg: impl Display) {
+    tracing::error!(target: crate::diag::USER, "{msg}");
+}
+
 /// Prints a query error the same way for every command.
 pub fn report_query_error(e: &QueryError) {
-    eprintln!("nagare: {e}\n{}", e.snippet());
+    say(format!("{e}\n{}", e.snippet()));
+}
+
+/// 0, or 1 when an input could not be read.
+pub fn exit_status(summary: &Summary, unreadable_inputs: usize) -> i32 {
+    if summary.errors.is_empty() && unreadable_inputs == 0 {
+        EXIT_OK
+    } else {
+        EXIT_INPUT
+    }
 }

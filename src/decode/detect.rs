@@ -8,6 +8,7 @@
 
 use super::json::JsonScanner;
 use super::{apache, convex, cri, fly, logfmt, loki, nginx, python, syslog, Format};
+use crate::formats::registry::Registry;
 use crate::framing::JsonJoiner;
 
 /// The outcome of detection for one input.
@@ -70,8 +71,9 @@ fn sample_lines(text: &[u8]) -> Vec<&[u8]> {
         .collect()
 }
 
-/// Picks the format of `sample` (the first bytes of an input).
-pub fn detect(sample: &[u8]) -> Detected {
+/// Picks the format of `sample` (the first bytes of an input) among the
+/// built-in formats and the custom ones of `formats`.
+pub fn detect(sample: &[u8], formats: &'static Registry) -> Detected {
     let pretty_json = is_pretty_json(sample);
     // Loki bodies are read whole wherever they start (the format splits
     // them itself), so they are scored with pretty-printed JSON joined.
@@ -82,7 +84,7 @@ pub fn detect(sample: &[u8]) -> Detected {
     let now_ns = crate::time::now_ns();
     let mut best = (Format::Raw, 0usize);
     // Built-in formats first, so they win ties; then custom ones.
-    for format in Format::ALL.into_iter().chain(Format::custom()) {
+    for format in Format::ALL.into_iter().chain(Format::custom(formats)) {
         let lines = if format == Format::Loki {
             &joined_lines
         } else {
@@ -120,14 +122,18 @@ mod tests {
             ("just some text\nmore text\n", Format::Raw),
         ];
         for (sample, want) in cases {
-            assert_eq!(detect(sample.as_bytes()).format, want, "{sample}");
+            assert_eq!(
+                detect(sample.as_bytes(), Registry::empty()).format,
+                want,
+                "{sample}"
+            );
         }
     }
 
     #[test]
     fn pretty_flyctl_json() {
         let sample = b"{\n    \"timestamp\": \"2026-05-06T10:00:00Z\",\n    \"message\": \"hi\",\n    \"instance\": \"1\",\n    \"region\": \"ams\"\n}\n";
-        let d = detect(sample);
+        let d = detect(sample, Registry::empty());
         assert!(d.pretty_json);
         assert_eq!(d.format, Format::Fly);
     }
@@ -143,7 +149,12 @@ mod tests {
             }
             let name = path.file_stem().unwrap().to_str().unwrap().to_string();
             let sample = std::fs::read(&path).unwrap();
-            assert_eq!(detect(&sample).format.name(), name, "{}", path.display());
+            assert_eq!(
+                detect(&sample, Registry::empty()).format.name(),
+                name,
+                "{}",
+                path.display()
+            );
             seen.push(name);
         }
         seen.sort();

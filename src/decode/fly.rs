@@ -13,7 +13,7 @@
 //! what `filter` prints. `app`, `region` and `instance` become stream labels.
 //! The inner line is decoded as JSON too; the record's event time is the app
 //! record's own `timestamp`, else the envelope's. A record needs the inner
-//! message to be one JSON object (DESIGN: Pipeline); other app lines are kept
+//! message to be one JSON object (ARCHITECTURE.md, contract: "Records"); other app lines are kept
 //! as malformed.
 
 use super::json::{JsonScanner, Want};
@@ -130,8 +130,9 @@ pub(super) fn decode_inner(json: &mut JsonScanner, ctx: &DecodeCtx<'_>, out: &mu
         .is_ok();
     out.json_object = ok;
     if !ok {
-        // A line its format cannot decode has no decoded fields (DESIGN:
-        // Pipeline); `| json` will extract what Loki would, with its error.
+        // A line its format cannot decode has no decoded fields
+        // (ARCHITECTURE.md, contract: "Records"); `| json` will extract
+        // what Loki would, with its error.
         out.fields.clear();
     }
     if ctx.need_ts {

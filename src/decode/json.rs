@@ -17,16 +17,11 @@
 use crate::record::Fields;
 
 /// The first reason a line is not one valid JSON object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{msg} at byte {pos}")]
 pub struct JsonError {
     pub pos: usize,
     pub msg: &'static str,
-}
-
-impl std::fmt::Display for JsonError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} at byte {}", self.msg, self.pos)
-    }
 }
 
 /// Which flattened field names to extract.

@@ -10,21 +10,11 @@ use super::{DecodeCtx, Decoded, Want};
 use crate::decode::json::append_sanitized;
 use crate::record::Fields;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("logfmt syntax error at pos {}: {msg}", .pos + 1)]
 pub struct LogfmtError {
     pub pos: usize,
     pub msg: &'static str,
-}
-
-impl std::fmt::Display for LogfmtError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "logfmt syntax error at pos {}: {}",
-            self.pos + 1,
-            self.msg
-        )
-    }
 }
 
 /// Calls `pair(key, value, quoted)` for every pair; values of quoted strings

@@ -21,12 +21,37 @@ pub mod nginx;
 pub mod python;
 pub mod syslog;
 
+use crate::formats::registry::Registry;
 use crate::framing::RecordStart;
 use crate::record::{Fields, Labels};
 pub use json::Want;
 
-/// An input format: a built-in one, or a custom one from `parsers/*.toml`
-/// (by its position in the installed registry, see `formats::install`).
+/// A custom format of a loaded registry (`formats::registry::Registry::keep`),
+/// compared by identity: two registries may each define a format `x`.
+#[derive(Clone, Copy)]
+pub struct CustomRef(pub &'static crate::formats::CustomFormat);
+
+impl PartialEq for CustomRef {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.0, other.0)
+    }
+}
+
+impl Eq for CustomRef {}
+
+impl std::hash::Hash for CustomRef {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::ptr::hash(self.0, state)
+    }
+}
+
+impl std::fmt::Debug for CustomRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Custom({:?})", self.0.name)
+    }
+}
+
+/// An input format: a built-in one, or a custom one from `parsers/*.toml`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
     /// Plain text: every line is a record with no fields.
@@ -52,7 +77,7 @@ pub enum Format {
     /// Loki push-API bodies and query responses: one record per entry.
     Loki,
     /// A user-defined format (`parsers/*.toml`).
-    Custom(u16),
+    Custom(CustomRef),
 }
 
 impl Format {
@@ -86,7 +111,7 @@ impl Format {
             Format::Cri => "cri",
             Format::Convex => "convex",
             Format::Loki => "loki",
-            Format::Custom(i) => custom_format(i).map_or("custom", |f| f.name.as_str()),
+            Format::Custom(f) => f.0.name.as_str(),
         }
     }
 
@@ -109,25 +134,21 @@ impl Format {
                 "Convex log-stream events (current and legacy schema, webhook batches)"
             }
             Format::Loki => "Loki push-API bodies and query responses (JSON): one record per entry",
-            Format::Custom(i) => custom_format(i).map_or("", |f| f.description.as_str()),
+            Format::Custom(f) => f.0.description.as_str(),
         }
     }
 
-    /// A built-in format, else an installed custom one, by name.
-    pub fn from_name(name: &str) -> Option<Format> {
+    /// A built-in format, else a custom one of `formats`, by name.
+    pub fn from_name(name: &str, formats: &'static Registry) -> Option<Format> {
         Format::ALL
             .into_iter()
             .find(|f| f.name() == name)
-            .or_else(|| Format::custom().find(|f| f.name() == name))
+            .or_else(|| Format::custom(formats).find(|f| f.name() == name))
     }
 
-    /// The installed custom formats, in the order they were read.
-    pub fn custom() -> impl Iterator<Item = Format> {
-        (0..crate::formats::installed()
-            .formats
-            .len()
-            .min(u16::MAX as usize))
-            .map(|i| Format::Custom(i as u16))
+    /// The custom formats of a registry, in the order they were read.
+    pub fn custom(formats: &'static Registry) -> impl Iterator<Item = Format> {
+        formats.formats.iter().map(|f| Format::Custom(CustomRef(f)))
     }
 
     /// Envelope formats: each line carries the app's own line (what the
@@ -139,6 +160,12 @@ impl Format {
     /// The reader framing reads from: formats that join lines before
     /// framing (or split documents into lines) wrap the input. `name`
     /// names the input in warnings.
+    /// Whether [`Format::join_lines`] rewrites the stream, so that offsets in
+    /// what is framed are no longer offsets in the input.
+    pub fn rewrites_stream(self) -> bool {
+        matches!(self, Format::Cri | Format::Loki | Format::Convex)
+    }
+
     pub fn join_lines(
         self,
         input: Box<dyn std::io::Read + Send>,
@@ -173,17 +200,10 @@ impl Format {
     pub fn record_start(self) -> Option<&'static RecordStart> {
         match self {
             Format::Python => Some(&python::RECORD_START),
-            Format::Custom(i) => custom_format(i).and_then(|f| f.multiline.as_ref()),
+            Format::Custom(f) => f.0.multiline.as_ref(),
             _ => None,
         }
     }
-}
-
-fn custom_format(i: u16) -> Option<&'static crate::formats::CustomFormat> {
-    crate::formats::installed()
-        .formats
-        .get(i as usize)
-        .map(|f| &**f)
 }
 
 /// The result of decoding one line, in buffers reused across lines.
@@ -291,8 +311,9 @@ pub struct Decoder {
     syslog: syslog::Scratch,
     convex: convex::ConvexScratch,
     loki: loki::LokiScratch,
-    /// One per custom format, by index.
-    custom: Vec<custom::CustomScratch>,
+    /// One per custom format seen, by the format's address (a worker
+    /// meets one or two).
+    custom: Vec<(usize, custom::CustomScratch)>,
 }
 
 impl Decoder {
@@ -322,15 +343,16 @@ impl Decoder {
             Format::Cri => cri::decode(&mut self.json, line, ctx, out),
             Format::Convex => convex::decode(&mut self.convex, &mut self.json, line, ctx, out),
             Format::Loki => loki::decode(&mut self.loki, &mut self.json, line, ctx, out),
-            Format::Custom(i) => {
-                let Some(f) = custom_format(i) else {
-                    return false;
+            Format::Custom(f) => {
+                let key = f.0 as *const crate::formats::CustomFormat as usize;
+                let i = match self.custom.iter().position(|(k, _)| *k == key) {
+                    Some(i) => i,
+                    None => {
+                        self.custom.push((key, Default::default()));
+                        self.custom.len() - 1
+                    }
                 };
-                let i = i as usize;
-                if self.custom.len() <= i {
-                    self.custom.resize_with(i + 1, Default::default);
-                }
-                match custom::decode(f, &mut self.custom[i], line, ctx, out) {
+                match custom::decode(f.0, &mut self.custom[i].1, line, ctx, out) {
                     custom::Outcome::Record => true,
                     custom::Outcome::RecordBadTime => {
                         out.ts_invalid = true;

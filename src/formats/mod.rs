@@ -14,27 +14,12 @@ pub mod samples;
 pub mod timestamp;
 pub mod typed;
 
-use std::sync::OnceLock;
-
 use regex::bytes::Regex;
 
 use crate::framing::RecordStart;
 use crate::logql::pattern::Pattern;
 use timestamp::TimestampSpec;
 use typed::FieldType;
-
-static INSTALLED: OnceLock<registry::Registry> = OnceLock::new();
-
-/// Makes `reg` the custom formats of this process (`decode::Format::Custom`
-/// indexes it). The first call wins: the registry is read once, at start.
-pub fn install(reg: registry::Registry) {
-    let _ = INSTALLED.set(reg);
-}
-
-/// The installed custom formats (none until [`install`]).
-pub fn installed() -> &'static registry::Registry {
-    INSTALLED.get_or_init(registry::Registry::default)
-}
 
 /// A checked format definition, ready to decode lines.
 #[derive(Debug)]

@@ -16,14 +16,29 @@ pub struct Registry {
     pub formats: Vec<Arc<CustomFormat>>,
 }
 
+/// No custom formats.
+static EMPTY: Registry = Registry {
+    formats: Vec::new(),
+};
+
 impl Registry {
-    pub fn get(&self, name: &str) -> Option<&Arc<CustomFormat>> {
-        self.formats.iter().find(|f| f.name == name)
+    /// A registry with no custom formats.
+    pub fn empty() -> &'static Registry {
+        &EMPTY
     }
 
-    /// Position of a format, the id `decode::Format::Custom` carries.
-    pub fn index_of(&self, name: &str) -> Option<usize> {
-        self.formats.iter().position(|f| f.name == name)
+    /// Keeps this registry for the rest of the process, so that a format
+    /// of it (`decode::Format::Custom`) is a small `Copy` value that any
+    /// thread can hold. A process that loads formats again (a reload)
+    /// gets a second registry beside the first; the few kilobytes of the
+    /// old one stay, which is what makes handing formats out by reference
+    /// safe.
+    pub fn keep(self) -> &'static Registry {
+        Box::leak(Box::new(self))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<CustomFormat>> {
+        self.formats.iter().find(|f| f.name == name)
     }
 }
 
@@ -111,7 +126,6 @@ mod tests {
         let names: Vec<_> = reg.formats.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["x", "y"]);
         assert_eq!(reg.get("x").unwrap().kind(), "pattern");
-        assert_eq!(reg.index_of("y"), Some(1));
     }
 
     #[test]

@@ -137,7 +137,7 @@ impl<R: Read> BodySplitter<R> {
             Exploded::Lines => {}
             Exploded::Skipped(why) => {
                 if !self.warned_skip {
-                    eprintln!("nagare: {}: {why}; skipped", self.name);
+                    tracing::warn!(target: crate::diag::USER, "{}: {why}; skipped", self.name);
                     self.warned_skip = true;
                 }
             }
@@ -204,8 +204,9 @@ impl<R: Read> BodySplitter<R> {
                             self.state = State::AfterBody;
                         } else if self.body.len() > self.max_body {
                             if !self.warned_long {
-                                eprintln!(
-                                    "nagare: {}: a JSON document is longer than {} bytes; not split (kept as malformed lines)",
+                                tracing::warn!(
+                                    target: crate::diag::USER,
+                                    "{}: a JSON document is longer than {} bytes; not split (kept as malformed lines)",
                                     self.name, self.max_body
                                 );
                                 self.warned_long = true;

@@ -1,11 +1,10 @@
 //! Query errors: what went wrong and where, as a 1-based column.
 
-use std::fmt;
-
 /// A query that does not parse or does not validate. `pos` is a byte offset
 /// into the query text; [`QueryError::column`] turns it into the 1-based
 /// column users see (counted in characters, so non-ASCII text lines up).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("parse error at line {}, col {}: {message}", self.line(), self.column())]
 pub struct QueryError {
     pub pos: usize,
     pub message: String,
@@ -48,20 +47,6 @@ impl QueryError {
         format!("  {}\n  {}^", &self.query[start..end], caret)
     }
 }
-
-impl fmt::Display for QueryError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "parse error at line {}, col {}: {}",
-            self.line(),
-            self.column(),
-            self.message
-        )
-    }
-}
-
-impl std::error::Error for QueryError {}
 
 #[cfg(test)]
 mod tests {

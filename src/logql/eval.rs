@@ -37,14 +37,9 @@ pub enum Value {
 }
 
 /// An expression Loki would refuse to evaluate, or one not supported yet.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct EvalError(pub String);
-
-impl std::fmt::Display for EvalError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// Every range aggregation of `e`, in pre-order (the index into
 /// [`RangeData`]).

@@ -14,7 +14,10 @@ use super::line_filter::LineFilterExec;
 use super::parsers::{self, ParserExec};
 use super::template::{Template, TemplateData};
 use super::CompileError;
+use crate::batch::Batch;
+pub use crate::batch::InputInfo;
 use crate::decode::{self, DecodeCtx, Decoded, Decoder, Format, Want};
+use crate::framing::{self, ChunkKind};
 use crate::record::Labels;
 
 /// One compiled stream matcher.
@@ -58,6 +61,10 @@ pub struct CompileOptions {
     /// --malformed`): the way to see what a format misses, since decoding
     /// marks such lines by a count, not by `__error__`.
     pub malformed_only: bool,
+    /// Decoded values are data, not label values: a value holding U+FFFD
+    /// is kept as it is (the metrics report counts such a search query),
+    /// where a label value would be turned as Loki turns it.
+    pub raw_values: bool,
 }
 
 /// A log query ready to run.
@@ -73,6 +80,7 @@ pub struct CompiledQuery {
     pub need_ts: bool,
     all_labels: bool,
     malformed_only: bool,
+    raw_values: bool,
 }
 
 impl CompiledQuery {
@@ -177,6 +185,7 @@ impl CompiledQuery {
             need_ts,
             all_labels: opts.all_labels,
             malformed_only: opts.malformed_only,
+            raw_values: opts.raw_values,
         })
     }
 
@@ -249,17 +258,6 @@ fn compile_selectors(items: &[LabelSelectorItem]) -> Result<Vec<SelectorExec>, C
         .collect()
 }
 
-/// Per-input facts the executor needs.
-#[derive(Debug)]
-pub struct InputInfo {
-    pub name: String,
-    pub labels: Labels,
-    pub format: Format,
-    /// Whether the stream selector matches the input's labels (formats
-    /// without per-line stream labels decide this once).
-    pub selected: bool,
-}
-
 /// Counters of what an executor saw.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Stats {
@@ -303,6 +301,10 @@ pub struct Exec<'q> {
     pub stats: Stats,
     time_range: Option<(i64, i64)>,
     want_ts: Want,
+    /// The last input's serial and whether the selector matches it.
+    selected: Option<(u64, bool)>,
+    /// Whether the last line decoded completely in its format.
+    decoded_ok: bool,
 }
 
 struct View<'a> {
@@ -438,6 +440,100 @@ impl<'q> Exec<'q> {
             stats: Stats::default(),
             time_range,
             want_ts: decode::want_with_time(&q.want, q.need_ts || time_range.is_some()),
+            selected: None,
+            decoded_ok: false,
+        }
+    }
+
+    /// Whether the stream selector matches the input's own labels: decided
+    /// once per input (formats with per-line stream labels decide per line).
+    fn selects_input(&mut self, input: &InputInfo) -> bool {
+        match self.selected {
+            Some((serial, yes)) if serial == input.serial => yes,
+            _ => {
+                let yes = matchers_select(&self.q.matchers, &input.labels);
+                self.selected = Some((input.serial, yes));
+                yes
+            }
+        }
+    }
+
+    /// The record loop every command shares: runs the query over each line
+    /// (or multi-line record) of a batch and hands each selected one to
+    /// `on_selected`. When the query's first stage needs a literal, the
+    /// batch is searched for it as a whole, as grep does, and lines without
+    /// it are never looked at one by one. A record over the line limit is
+    /// cut to it and counted.
+    pub fn run_batch(
+        &mut self,
+        batch: &Batch,
+        max_line: usize,
+        mut on_selected: impl FnMut(Selected<'_, 'q>),
+    ) {
+        let input = &*batch.input;
+        let data = batch.bytes();
+        let arrival = batch.arrival_ns;
+        let mut one = |exec: &mut Exec<'q>, line: &[u8]| {
+            let line = if line.len() > max_line {
+                exec.stats.truncated += 1;
+                &line[..max_line]
+            } else {
+                line
+            };
+            if exec.process(input, line, arrival) {
+                on_selected(Selected {
+                    exec,
+                    input,
+                    raw: line,
+                });
+            }
+        };
+        if batch.kind == ChunkKind::Truncated {
+            self.stats.lines += 1;
+            self.stats.truncated += 1;
+            one(self, data);
+            return;
+        }
+        let literal = match input.format {
+            // Envelope lines carry the app line escaped: no raw search.
+            Format::Fly => None,
+            // A hit's line may be inside a record of many lines.
+            f if f.record_start().is_some() => None,
+            _ => self.q.chunk_literal(),
+        };
+        if let Some(finder) = literal {
+            self.stats.lines += memchr::memchr_iter(b'\n', data).count() as u64;
+            let mut pos = 0;
+            while pos < data.len() {
+                let Some(i) = finder.find(&data[pos..]) else {
+                    break;
+                };
+                let hit = pos + i;
+                let start = memchr::memrchr(b'\n', &data[..hit]).map_or(0, |p| p + 1);
+                let end = memchr::memchr(b'\n', &data[hit..]).map_or(data.len(), |p| hit + p);
+                let line = &data[start..end];
+                one(self, line.strip_suffix(b"\r").unwrap_or(line));
+                pos = end + 1;
+            }
+        } else {
+            for line in framing::records(data, input.format.record_start()) {
+                self.stats.lines += 1;
+                one(self, line);
+            }
+        }
+    }
+
+    /// Whether the last line decoded completely in its format.
+    pub fn decoded_ok(&self) -> bool {
+        self.decoded_ok
+    }
+
+    /// The view of the last selected record.
+    pub fn record<'a>(&'a self, input: &'a InputInfo, raw: &'a [u8]) -> Record<'a> {
+        Record {
+            exec: self,
+            input,
+            raw,
         }
     }
 
@@ -457,7 +553,7 @@ impl<'q> Exec<'q> {
         // Envelope lines carry their own stream labels and app line: the
         // selector and line filters are checked once decoded.
         let envelope = input.format.is_envelope();
-        if !input.selected && !envelope {
+        if !envelope && !self.selects_input(input) {
             return false;
         }
         if !envelope && !q.pre_filters.iter().all(|f| f.matches(raw)) {
@@ -469,10 +565,11 @@ impl<'q> Exec<'q> {
                 want: &self.want_ts,
                 need_ts,
                 stream: &input.labels,
-                label_values: true,
+                label_values: !q.raw_values,
                 now_ns: arrival_ns,
             };
             let ok = self.decoder.decode(input.format, raw, &ctx, &mut self.dec);
+            self.decoded_ok = ok;
             self.stats.decoded += 1;
             if !ok {
                 self.stats.malformed += 1;
@@ -488,6 +585,7 @@ impl<'q> Exec<'q> {
             }
         } else {
             self.dec.reset();
+            self.decoded_ok = false;
         }
         if envelope && !self.selects_decoded(input, raw) {
             return false;
@@ -828,6 +926,70 @@ impl<'q> Exec<'q> {
     }
 }
 
+/// A record the executor just selected, handed to the record loop's
+/// consumer with the executor itself (the metrics engine runs its rule
+/// queries on what this one decoded).
+pub struct Selected<'a, 'q> {
+    pub exec: &'a mut Exec<'q>,
+    pub input: &'a InputInfo,
+    pub raw: &'a [u8],
+}
+
+impl Selected<'_, '_> {
+    pub fn record(&self) -> Record<'_> {
+        self.exec.record(self.input, self.raw)
+    }
+}
+
+/// A selected record as every consumer sees it: its line (after
+/// `line_format`), time, labels and error, read from the executor that
+/// selected it. Valid until the executor processes the next line.
+pub struct Record<'a> {
+    pub exec: &'a Exec<'a>,
+    pub input: &'a InputInfo,
+    /// The line as read (before envelopes are opened or lines formatted).
+    pub raw: &'a [u8],
+}
+
+impl<'a> Record<'a> {
+    /// The line to print: the input line, the app's line of an envelope,
+    /// or the `line_format` output.
+    pub fn line(&self) -> &'a [u8] {
+        self.exec.line(self.raw)
+    }
+
+    /// The event time (arrival time for a line without one).
+    pub fn timestamp(&self) -> i64 {
+        self.exec.timestamp()
+    }
+
+    pub fn label(&self, name: &str) -> Option<&'a str> {
+        self.exec.label(self.input, name)
+    }
+
+    /// Every label, in no particular order: stream labels, line labels,
+    /// fields, then `__error__` and `__error_details__` when set.
+    pub fn for_each_label(&self, f: impl FnMut(&'a str, &'a str)) {
+        self.exec.for_each_label(self.input, f)
+    }
+
+    /// The error label, if a stage set one.
+    pub fn error(&self) -> Option<&'static str> {
+        self.exec.error()
+    }
+
+    /// Whether the line decoded completely in its format (a *record*, not
+    /// a malformed line).
+    pub fn decoded_ok(&self) -> bool {
+        self.exec.decoded_ok
+    }
+
+    /// What the format decoded (and stages extracted since).
+    pub fn decoded(&self) -> &'a Decoded {
+        &self.exec.dec
+    }
+}
+
 /// Whether a stream matcher list selects `labels` (used per input).
 pub fn matchers_select(matchers: &[MatcherExec], labels: &Labels) -> bool {
     matchers
@@ -865,12 +1027,7 @@ mod tests {
         for (k, v) in labels {
             l.insert(*k, *v);
         }
-        let input = InputInfo {
-            name: "t".into(),
-            selected: matchers_select(&q.matchers, &l),
-            labels: l,
-            format,
-        };
+        let input = InputInfo::new(Default::default(), "t".into(), l, format);
         let mut exec = Exec::new(&q, None);
         let mut out = Vec::new();
         for line in lines {

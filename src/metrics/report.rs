@@ -1,4 +1,4 @@
-//! The metrics report: the JSON document of DESIGN "Derived metrics", and a
+//! The metrics report: the JSON document of ARCHITECTURE.md, contract: "Derived metrics", and a
 //! readable table with the golden signals first.
 //!
 //! Quantiles here are nearest-rank (k = ceil(p·n) of the sorted values),

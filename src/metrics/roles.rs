@@ -1,6 +1,6 @@
 //! Field roles: which field of a record is its status, latency, route, …
 //!
-//! Roles are found by name, first match wins (DESIGN "Derived metrics"), and
+//! Roles are found by name, first match wins (ARCHITECTURE.md, contract: "Derived metrics"), and
 //! can be overridden with `--field role=name`. Dotted names from the design
 //! (`response.status`, `function.path`) are looked up in their flattened form
 //! (`response_status`), as decoders flatten nested objects.

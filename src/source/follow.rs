@@ -41,19 +41,75 @@
 //! is read straight into the caller's buffer and `stat(2)` on the path uses
 //! std's on-stack path conversion for paths shorter than a few hundred bytes.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::fs::{self, File, Metadata};
 use std::io::{self, Read, Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use crate::batch::{InputId, Position, FINGERPRINT_BYTES};
 
 /// Lower bound for the sleep between polls, so that a zero `poll_interval`
 /// does not turn into a busy loop.
 const MIN_POLL: Duration = Duration::from_millis(1);
+
+/// Segments kept for mapping stream offsets back to files: far more than a
+/// reader can be behind (a segment starts at each rotation or truncation).
+const MAX_SEGMENTS: usize = 64;
+
+/// Where one stretch of the followed stream came from: from stream offset
+/// `stream_start` on, the bytes are those of file `input` from `file_start`.
+#[derive(Debug, Clone, Copy)]
+struct Segment {
+    stream_start: u64,
+    file_start: u64,
+    input: InputId,
+}
+
+/// Maps offsets in the byte stream a [`FollowReader`] returns (which runs on
+/// across rotations) back to a file and an offset in it, which is what a
+/// checkpoint must name. Shared with whoever frames the stream.
+#[derive(Debug, Clone, Default)]
+pub struct FollowPositions {
+    segments: Arc<Mutex<VecDeque<Segment>>>,
+}
+
+impl FollowPositions {
+    fn push(&self, seg: Segment) {
+        let Ok(mut v) = self.segments.lock() else {
+            return;
+        };
+        // A segment that starts where the last one did replaces it: nothing
+        // was read from the last one.
+        if v.back().is_some_and(|b| b.stream_start == seg.stream_start) {
+            v.pop_back();
+        }
+        v.push_back(seg);
+        while v.len() > MAX_SEGMENTS {
+            v.pop_front();
+        }
+    }
+
+    /// The file position of stream offset `at`. An offset on a boundary is
+    /// the end of the earlier file: everything of it has been read.
+    pub fn position(&self, at: u64) -> Option<Position> {
+        let v = self.segments.lock().ok()?;
+        let seg = v
+            .iter()
+            .rev()
+            .find(|s| s.stream_start < at || (at == 0 && s.stream_start == 0))?;
+        Some(Position {
+            input: seg.input,
+            offset: seg.file_start + (at - seg.stream_start),
+        })
+    }
+}
 
 /// Options for [`FollowReader`].
 #[derive(Debug, Clone)]
@@ -124,6 +180,9 @@ pub struct FollowReader {
     id: Option<FileId>,
     /// Byte offset of the next read in `file`.
     offset: u64,
+    /// Bytes returned by `read` so far, across files.
+    stream: u64,
+    positions: FollowPositions,
     /// Seek to the end on the next successful open (`from_start == false`
     /// and the initial open failed with something other than NotFound).
     skip_to_end: bool,
@@ -164,6 +223,8 @@ impl FollowReader {
             file: None,
             id: None,
             offset: 0,
+            stream: 0,
+            positions: FollowPositions::default(),
             last_data: Instant::now(),
             missing_logged: false,
             rotation_logged: false,
@@ -187,6 +248,34 @@ impl FollowReader {
     /// subtract them (`BufReader::buffer().len()`) when checkpointing.
     pub fn offset(&self) -> u64 {
         self.offset
+    }
+
+    /// The map from offsets in what `read` returned to file positions.
+    pub fn positions(&self) -> FollowPositions {
+        self.positions.clone()
+    }
+
+    /// Starts a segment: from here on the stream holds the open file's
+    /// bytes from its current offset.
+    fn start_segment(&self) {
+        let Some(file) = self.file.as_ref() else {
+            return;
+        };
+        let mut head = vec![0u8; FINGERPRINT_BYTES];
+        let mut n = 0;
+        while n < head.len() {
+            match file.read_at(&mut head[n..], n as u64) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        self.positions.push(Segment {
+            stream_start: self.stream,
+            file_start: self.offset,
+            input: InputId::of(&head[..n]),
+        });
     }
 
     /// Inode number of the currently open file, if any.
@@ -244,6 +333,7 @@ impl FollowReader {
         self.offset = offset;
         self.missing_logged = false;
         self.rotation_logged = false;
+        self.start_segment();
         tracing::debug!(
             path = %self.path.display(),
             inode = meta.ino(),
@@ -314,6 +404,7 @@ impl FollowReader {
                     }
                 }
                 self.offset = 0;
+                self.start_segment();
                 return Ok(Poll::Retry);
             }
             return Ok(Poll::Idle);
@@ -364,6 +455,7 @@ impl Read for FollowReader {
             let stopping = self.stop_requested();
             match self.poll(buf)? {
                 Poll::Data(n) => {
+                    self.stream += n as u64;
                     self.last_data = Instant::now();
                     return Ok(n);
                 }

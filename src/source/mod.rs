@@ -2,6 +2,7 @@
 //! told apart by their magic bytes, multi-member gzip included), globs, and
 //! followed files (`tail -F`).
 
+pub mod files;
 pub mod follow;
 
 use std::fs::File;
@@ -12,7 +13,8 @@ use std::sync::Arc;
 
 use flate2::bufread::MultiGzDecoder;
 
-pub use follow::{FollowOptions, FollowReader};
+pub use files::{FileSource, ReadOptions};
+pub use follow::{FollowOptions, FollowPositions, FollowReader};
 
 /// Read buffer for files: large, so one syscall moves a lot.
 const READ_BUF: usize = 256 * 1024;
@@ -35,16 +37,11 @@ impl InputSpec {
 }
 
 /// An input that could not be read, named.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name}: {message}")]
 pub struct InputError {
     pub name: String,
     pub message: String,
-}
-
-impl std::fmt::Display for InputError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.name, self.message)
-    }
 }
 
 fn has_glob_chars(s: &str) -> bool {
@@ -130,6 +127,9 @@ pub struct Opened {
     pub reader: Box<dyn Read + Send>,
     pub streaming: bool,
     pub gzip: bool,
+    /// For a followed file, which maps stream offsets across rotations
+    /// back to files.
+    pub positions: Option<FollowPositions>,
 }
 
 /// Opens an input; gzip is detected by its magic bytes.
@@ -144,13 +144,17 @@ pub fn open(spec: &InputSpec, follow: Option<&FollowOptions>) -> Result<Opened, 
             reader: Box::new(io::stdin()),
             streaming: true,
             gzip: false,
+            positions: None,
         }),
         InputSpec::File(path) => {
             if let Some(opts) = follow {
+                let reader = FollowReader::new(path.clone(), opts.clone());
+                let positions = Some(reader.positions());
                 return Ok(Opened {
-                    reader: Box::new(FollowReader::new(path.clone(), opts.clone())),
+                    reader: Box::new(reader),
                     streaming: true,
                     gzip: false,
+                    positions,
                 });
             }
             let file = File::open(path).map_err(err)?;
@@ -177,12 +181,14 @@ pub fn open(spec: &InputSpec, follow: Option<&FollowOptions>) -> Result<Opened, 
                     }),
                     streaming: false,
                     gzip: true,
+                    positions: None,
                 })
             } else {
                 Ok(Opened {
                     reader: Box::new(buffered),
                     streaming: false,
                     gzip: false,
+                    positions: None,
                 })
             }
         }
