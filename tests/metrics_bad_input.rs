@@ -8,8 +8,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use common::prom::parse_samples;
 use common::*;
-use nagare::sink::tests_support::parse_samples;
 use serde_json::Value;
 
 fn write(dir: &Path, name: &str, data: impl AsRef<[u8]>) -> PathBuf {

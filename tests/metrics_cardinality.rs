@@ -13,8 +13,8 @@ use std::io::Write;
 use std::process::Stdio;
 use std::sync::OnceLock;
 
+use common::prom::{parse_samples, TextSample};
 use common::*;
-use nagare::sink::tests_support::{parse_samples, TextSample};
 
 const DISTINCT: usize = 100_000;
 const POPULAR: usize = 25;

@@ -19,11 +19,11 @@ use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::*;
-use nagare::sink::tests_support::{
+use common::prom::{
     free_port, http_get, parse_samples, prometheus_query, pushgateway_metrics, require_binary,
     wait_for_query, Prometheus, Pushgateway, TextSample, SCRAPE_JOB,
 };
+use common::*;
 
 /// Latency histogram bucket bounds (seconds), ARCHITECTURE.md, contract: "latency".
 const BUCKETS: [f64; 11] = [
@@ -414,4 +414,331 @@ fn followed_run_is_scraped_by_prometheus_and_agrees_with_the_report() {
         "took {:?}",
         started.elapsed()
     );
+}
+
+// ---------------------------------------------------------------------------
+// The Pushgateway client, the /metrics server and the test helpers against
+// the real programs (moved here from the library's sink::tests_support)
+// ---------------------------------------------------------------------------
+
+mod sinks {
+    use super::ok;
+    use crate::common::prom::*;
+    use nagare::metrics::exposition::{self, Histogram, MetricFamily, Sample, LATENCY_BUCKETS};
+    use nagare::sink::pushgateway::{push, PushError, PushOptions};
+    use nagare::sink::server::MetricsServer;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    fn families() -> Vec<MetricFamily> {
+        let mut h = Histogram::new(&LATENCY_BUCKETS);
+        for v in [0.003, 0.2, 0.2, 3.0] {
+            h.observe(v);
+        }
+        vec![
+            MetricFamily::counter("http_requests_total", "HTTP requests.")
+                .with_sample(Sample::scalar(
+                    &[("route", "/v1/x"), ("method", "GET"), ("status", "200")],
+                    42.0,
+                ))
+                .with_sample(Sample::scalar(
+                    &[("route", "/v1/x"), ("method", "GET"), ("status", "503")],
+                    1.5e7,
+                )),
+            MetricFamily::counter("search_queries_total", "Top queries.")
+                .with_sample(Sample::scalar(&[("q", "say \"hi\" \\ ünï\nx")], 3.0)),
+            MetricFamily::histogram("http_request_duration_seconds", "Latency.")
+                .with_sample(Sample::histogram(&[("route", "/v1/x")], &h)),
+        ]
+    }
+
+    #[test]
+    fn parses_text_samples() {
+        let s = parse_samples(
+            "# HELP a b\na_total{x=\"1\",y=\"q\\\"\\\\\\n\"} 2 1700000000\nb +Inf\nbad line\n",
+        );
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].name, "a_total");
+        assert_eq!(s[0].labels["y"], "q\"\\\n");
+        assert_eq!(s[0].value, 2.0);
+        assert_eq!(s[1].value, f64::INFINITY);
+    }
+
+    #[test]
+    fn missing_binary_names_the_package() {
+        let e = require_binary("no-such-binary-nagare", "some-package").unwrap_err();
+        assert!(
+            e.0.contains("install the Debian package `some-package`"),
+            "{e}"
+        );
+    }
+
+    /// Push to the real Pushgateway and read the same values back from its `/metrics`.
+    #[test]
+    fn real_pushgateway_round_trip() {
+        let gw = ok(Pushgateway::start());
+        let body = exposition::to_text(&families(), "nagare_");
+        let grouping = vec![
+            ("instance".to_string(), "web 1:80".to_string()),
+            ("dir".to_string(), "/var/log/app".to_string()),
+        ];
+        push(
+            &gw.url(),
+            "batch/nightly",
+            &grouping,
+            &body,
+            &PushOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let got = parse_samples(&ok(pushgateway_metrics(gw.port())));
+        let group = |s: &TextSample| {
+            s.labels.get("job").map(String::as_str) == Some("batch/nightly")
+                && s.labels.get("instance").map(String::as_str) == Some("web 1:80")
+                && s.labels.get("dir").map(String::as_str) == Some("/var/log/app")
+        };
+        for want in parse_samples(&body) {
+            let found = got.iter().find(|s| {
+                s.name == want.name
+                    && group(s)
+                    && want.labels.iter().all(|(k, v)| s.labels.get(k) == Some(v))
+                    && s.labels.len() == want.labels.len() + 3
+            });
+            let found =
+                found.unwrap_or_else(|| panic!("{want:?} not read back from the pushgateway"));
+            assert_eq!(found.value, want.value, "{want:?}");
+        }
+        // The push time is recorded for the group too.
+        assert!(got
+            .iter()
+            .any(|s| s.name == "push_time_seconds" && group(s) && s.value > 0.0));
+
+        // PUT replaces the group: a second push without the histogram removes it.
+        let body2 = exposition::to_text(&families()[..1], "nagare_");
+        push(
+            &gw.url(),
+            "batch/nightly",
+            &grouping,
+            &body2,
+            &PushOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let got = parse_samples(&ok(pushgateway_metrics(gw.port())));
+        assert!(!got
+            .iter()
+            .any(|s| s.name.starts_with("nagare_http_request_duration_seconds")));
+        assert!(got
+            .iter()
+            .any(|s| s.name == "nagare_http_requests_total" && group(s)));
+    }
+
+    /// A broken body gets the Pushgateway's 400 with URL, status and its first line, at once.
+    #[test]
+    fn real_pushgateway_rejects_broken_body() {
+        let gw = ok(Pushgateway::start());
+        let body = "# TYPE a_total counter\na_total 1\nthis is { not valid\n";
+        let started = Instant::now();
+        let e = push(&gw.url(), "x", &[], body, &PushOptions::default()).unwrap_err();
+        let msg = e.to_string();
+        let prefix = format!(
+            "pushgateway {}/metrics/job/x answered 400 Bad Request: ",
+            gw.url()
+        );
+        assert!(msg.starts_with(&prefix), "{msg}");
+        assert!(msg.contains("line 3"), "{msg}");
+        assert_eq!((e.status(), e.attempts()), (Some(400), 1), "{msg}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        println!("400 message: {msg}");
+    }
+
+    /// A closed port gives a connection error after the bounded retries.
+    #[test]
+    fn closed_port_gives_connection_error_after_retries() {
+        let port = ok(free_port());
+        let url = format!("http://127.0.0.1:{port}");
+        let opts = PushOptions {
+            max_attempts: 4,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(200),
+            ..PushOptions::default()
+        };
+        let started = Instant::now();
+        let e = push(&url, "x", &[], "a 1\n", &opts).unwrap_err();
+        let took = started.elapsed();
+        assert!(
+            matches!(e, PushError::Connection { attempts: 4, .. }),
+            "{e:?}"
+        );
+        let msg = e.to_string();
+        assert!(msg.starts_with(&format!("could not push to pushgateway {url}/metrics/job/x: connecting to 127.0.0.1:{port}: ")), "{msg}");
+        assert!(msg.ends_with("(gave up after 4 attempts)"), "{msg}");
+        // Waits: ~25-50 + 50-100 + 100-200 ms.
+        assert!(
+            took >= Duration::from_millis(175) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
+
+        // The overall time bound stops retrying early.
+        let opts = PushOptions {
+            max_attempts: 100,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(100),
+            max_elapsed: Duration::from_millis(300),
+            ..PushOptions::default()
+        };
+        let started = Instant::now();
+        let e = push(&url, "x", &[], "a 1\n", &opts).unwrap_err();
+        assert!(e.attempts() >= 3 && e.attempts() <= 8, "{e}");
+        assert!(
+            started.elapsed() < Duration::from_millis(600),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    /// A real Prometheus scrapes a MetricsServer; `up` and a value come back through its API.
+    #[test]
+    fn real_prometheus_scrapes_metrics_server() {
+        let body = exposition::to_text(&families(), "");
+        let server = MetricsServer::start("127.0.0.1:0", Arc::new(move || body.clone()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let prom = ok(Prometheus::start(server.local_addr()));
+        let timeout = Duration::from_secs(30);
+        let up = ok(wait_for_query(
+            prom.port(),
+            &format!("up{{job=\"{SCRAPE_JOB}\"}}"),
+            timeout,
+            |r| r.len() == 1 && r[0].value == 1.0,
+        ));
+        assert_eq!(up[0].labels["instance"], server.local_addr().to_string());
+        let r = ok(prometheus_query(
+            prom.port(),
+            "http_requests_total{status=\"503\"}",
+        ));
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert_eq!(r[0].value, 1.5e7);
+        assert_eq!(r[0].labels["route"], "/v1/x");
+        let r = ok(prometheus_query(prom.port(), "search_queries_total"));
+        assert_eq!(r[0].labels["q"], "say \"hi\" \\ ünï\nx");
+        let r = ok(prometheus_query(
+            prom.port(),
+            "histogram_quantile(0.5, sum by (le) (http_request_duration_seconds_bucket))",
+        ));
+        assert!(r[0].value > 0.1 && r[0].value <= 0.25, "{r:?}");
+        // No scrape errors or dropped samples.
+        let r = ok(prometheus_query(prom.port(), "scrape_samples_scraped"));
+        assert_eq!(r[0].value, 17.0, "{r:?}");
+        drop(prom);
+        server.shutdown();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The exposition writer through the real promtool (moved here from the unit
+// tests of metrics::exposition)
+// ---------------------------------------------------------------------------
+
+mod exposition_writer {
+    use nagare::metrics::exposition::{
+        to_text, validate, Histogram, MetricFamily, Sample, LATENCY_BUCKETS, NAGARE_PREFIX,
+    };
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    use crate::common::prom::require_binary;
+
+    /// The full set of names from DESIGN.md, with awkward label values, through the real
+    /// `promtool check metrics`: exit 0 and no lint output at all.
+    #[test]
+    fn promtool_check_metrics_passes_without_warnings() {
+        let promtool = require_binary("promtool", "prometheus").unwrap_or_else(|e| panic!("{e}"));
+        let mut h = Histogram::new(&LATENCY_BUCKETS);
+        for v in [0.004, 0.02, 0.3, 0.3, 7.0, 12.0] {
+            h.observe(v);
+        }
+        let mut g = Histogram::new(&LATENCY_BUCKETS);
+        g.observe(0.1);
+        let mut conv = Histogram::new(&LATENCY_BUCKETS);
+        conv.observe(0.03);
+        let families = vec![
+            MetricFamily::counter(
+                "http_requests_total",
+                "HTTP requests by route, method and status.",
+            )
+            .with_sample(Sample::scalar(
+                &[("status", "500"), ("route", "/v1/x"), ("method", "GET")],
+                2.0,
+            ))
+            .with_sample(Sample::scalar(
+                &[("route", "/v1/x"), ("method", "GET"), ("status", "200")],
+                1234567.0,
+            )),
+            MetricFamily::histogram(
+                "http_request_duration_seconds",
+                "Request latency in seconds.",
+            )
+            .with_sample(Sample::histogram(&[("route", "/v1/y")], &g))
+            .with_sample(Sample::histogram(&[("route", "/v1/x")], &h)),
+            MetricFamily::gauge("queue_depth", "Records waiting.")
+                .with_sample(Sample::scalar(&[], 0.25)),
+            MetricFamily::counter(
+                "http_slow_requests_total",
+                "Requests slower than the threshold.",
+            )
+            .with_sample(Sample::scalar(&[("route", "/v1/{id}")], 1.0)),
+            MetricFamily::counter("db_lock_events_total", "Database lock events by route.")
+                .with_sample(Sample::scalar(&[("route", "_other_")], 3.0)),
+            MetricFamily::counter("db_lock_bursts_total", "Database lock bursts.")
+                .with_sample(Sample::scalar(&[], 1.0)),
+            MetricFamily::counter("search_queries_total", "Top search queries.")
+                .with_sample(Sample::scalar(
+                    &[("q", "a \"quoted\"\\ query\nline2 ünï")],
+                    5.0,
+                ))
+                .with_sample(Sample::scalar(&[("q", "_other_")], 9.0)),
+            MetricFamily::counter("log_events_total", "Events by name.")
+                .with_sample(Sample::scalar(&[("event", "start")], 1.0)),
+            MetricFamily::counter("log_lines_total", "Lines by level.")
+                .with_sample(Sample::scalar(&[("level", "info")], 1e12)),
+            MetricFamily::counter("log_malformed_lines_total", "Malformed lines.")
+                .with_sample(Sample::scalar(&[], 0.0)),
+            MetricFamily::counter("convex_function_execution_total", "Convex executions.")
+                .with_sample(Sample::scalar(
+                    &[("function_name", "messages:list"), ("status", "success")],
+                    2.0,
+                )),
+            MetricFamily::histogram(
+                "convex_function_execution_seconds",
+                "Convex execution time.",
+            )
+            .with_sample(Sample::histogram(
+                &[("function_name", "messages:list")],
+                &conv,
+            )),
+        ];
+        assert!(validate(&families, NAGARE_PREFIX).is_ok());
+        for prefix in ["", NAGARE_PREFIX] {
+            let text = to_text(&families, prefix);
+            let mut child = Command::new(&promtool)
+                .args(["check", "metrics"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap_or_else(|e| panic!("running {}: {e}", promtool.display()));
+            child
+                .stdin
+                .take()
+                .expect("stdin is piped")
+                .write_all(text.as_bytes())
+                .expect("writing to promtool");
+            let out = child.wait_with_output().expect("waiting for promtool");
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                out.status.success() && stdout.trim().is_empty() && stderr.trim().is_empty(),
+                "promtool check metrics (prefix {prefix:?}) said {}:\nstdout: {stdout}\nstderr: {stderr}\ninput:\n{text}",
+                out.status
+            );
+        }
+    }
 }

@@ -19,7 +19,6 @@
 //! [`LockEvents::dropped`], and bursts are computed over the stored events.
 
 use std::collections::HashMap;
-use std::fmt;
 
 /// Default cap on stored lock events.
 pub const DEFAULT_MAX_EVENTS: usize = 1_000_000;
@@ -46,24 +45,15 @@ impl Default for BurstSpec {
 }
 
 /// Why a `--burst` spec was rejected. The message names the spec and what is expected.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid burst spec {spec:?}: {reason} (expected MIN/GAP, e.g. \"3/5m\": at least MIN \
+     events, each at most GAP after the previous one)"
+)]
 pub struct BurstSpecError {
     spec: String,
     reason: String,
 }
-
-impl fmt::Display for BurstSpecError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid burst spec {:?}: {} (expected MIN/GAP, e.g. \"3/5m\": at least MIN \
-             events, each at most GAP after the previous one)",
-            self.spec, self.reason
-        )
-    }
-}
-
-impl std::error::Error for BurstSpecError {}
 
 impl BurstSpec {
     /// Parses `MIN/GAP`: `MIN` a positive integer, `GAP` a duration made of one or more
@@ -371,6 +361,13 @@ mod tests {
             assert!(e.contains(want), "{spec:?}: {e}");
             assert!(e.contains("expected MIN/GAP"), "{spec:?}: {e}");
         }
+        // The whole message, word for word.
+        assert_eq!(
+            BurstSpec::parse("3").unwrap_err().to_string(),
+            "invalid burst spec \"3\": missing '/' between the minimum count and the gap \
+             (expected MIN/GAP, e.g. \"3/5m\": at least MIN events, each at most GAP after \
+             the previous one)"
+        );
     }
 
     #[test]

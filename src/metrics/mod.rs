@@ -6,11 +6,13 @@
 //! - [`aggregate`]: what each record adds, and how partial results merge;
 //! - [`sketch`], [`topk`], [`route`], [`normalize`], [`bursts`]: the bounded
 //!   algorithms behind them;
-//! - [`report`]: the JSON document and the table; [`prom`] and
-//!   [`exposition`]: Prometheus families and their text format.
+//! - [`report`]: the JSON document and the table; [`catalog`]: what
+//!   Prometheus metrics exist, by what names; [`prom`] and [`exposition`]:
+//!   Prometheus families and their text format.
 
 pub mod aggregate;
 pub mod bursts;
+pub mod catalog;
 pub mod exposition;
 pub mod normalize;
 pub mod prom;

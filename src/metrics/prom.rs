@@ -1,6 +1,10 @@
 //! The derived metrics as Prometheus families, under the names DESIGN fixes
 //! (so existing PromQL keeps working), with every label bounded.
 //!
+//! Names, kinds, help texts and label names come from [`super::catalog`];
+//! only the rule counters (the one dynamic family) come from their
+//! [`super::rules::CounterDef`]s.
+//!
 //! Counters only grow for the life of the process: a query admitted to the
 //! top series keeps its series, and `_other_` takes the rest. A query
 //! admitted after the first exposition starts counting from its admission,
@@ -9,6 +13,7 @@
 use indexmap::IndexMap;
 
 use super::aggregate::{Agg, MetricsConfig, RouteAgg, LATENCY_BUCKETS, OTHER};
+use super::catalog;
 use super::exposition::{MetricFamily, Sample, SampleValue};
 use super::report::QueryDisplay;
 
@@ -86,10 +91,7 @@ impl QuerySeries {
         }
 
         // Requests by route, method, status.
-        let mut requests = MetricFamily::counter(
-            "http_requests_total",
-            "HTTP requests seen in the logs, by normalized route, method and status.",
-        );
+        let mut requests = catalog::HTTP_REQUESTS.family();
         let mut methods: Vec<String> = Vec::new();
         let mut by_series: IndexMap<(String, String, u16), u64> = IndexMap::new();
         for (route, r) in &agg.routes {
@@ -107,25 +109,15 @@ impl QuerySeries {
         }
         for ((route, m, s), n) in &by_series {
             let status = s.to_string();
-            requests.samples.push(sample(
-                &[("route", route), ("method", m), ("status", &status)],
-                SampleValue::Scalar(*n as f64),
-            ));
+            requests.samples.push(
+                catalog::HTTP_REQUESTS.sample(&[route, m, &status], SampleValue::Scalar(*n as f64)),
+            );
         }
         fams.push(requests);
 
-        let mut duration = MetricFamily::histogram(
-            "http_request_duration_seconds",
-            "HTTP request latency from the logs, by normalized route.",
-        );
-        let mut slow = MetricFamily::counter(
-            "http_slow_requests_total",
-            "Requests slower than the slow threshold, by normalized route.",
-        );
-        let mut locks = MetricFamily::counter(
-            "db_lock_events_total",
-            "Records whose line matches the DB lock pattern, by normalized route.",
-        );
+        let mut duration = catalog::HTTP_REQUEST_DURATION.family();
+        let mut slow = catalog::HTTP_SLOW_REQUESTS.family();
+        let mut locks = catalog::DB_LOCK_EVENTS.family();
         for (route, r) in &agg.routes {
             let RouteAgg {
                 requests,
@@ -136,20 +128,20 @@ impl QuerySeries {
                 ..
             } = r;
             if *requests > 0 {
-                duration.samples.push(sample(
-                    &[("route", route)],
-                    histogram_value(buckets, *latency_sum_s),
-                ));
-                slow.samples.push(sample(
-                    &[("route", route)],
-                    SampleValue::Scalar(*n_slow as f64),
-                ));
+                duration.samples.push(
+                    catalog::HTTP_REQUEST_DURATION
+                        .sample(&[route], histogram_value(buckets, *latency_sum_s)),
+                );
+                slow.samples.push(
+                    catalog::HTTP_SLOW_REQUESTS
+                        .sample(&[route], SampleValue::Scalar(*n_slow as f64)),
+                );
             }
             if *lock_events > 0 {
-                locks.samples.push(sample(
-                    &[("route", route)],
-                    SampleValue::Scalar(*lock_events as f64),
-                ));
+                locks.samples.push(
+                    catalog::DB_LOCK_EVENTS
+                        .sample(&[route], SampleValue::Scalar(*lock_events as f64)),
+                );
             }
         }
         fams.push(duration);
@@ -158,13 +150,9 @@ impl QuerySeries {
 
         let bursts = agg.bursts(&cfg.burst).bursts.len() as f64;
         self.last_bursts = self.last_bursts.max(bursts);
-        fams.push(
-            MetricFamily::counter(
-                "db_lock_bursts_total",
-                "Bursts of DB lock events (at least N events, at most a gap apart).",
-            )
-            .with_sample(sample(&[], SampleValue::Scalar(self.last_bursts))),
-        );
+        fams.push(catalog::DB_LOCK_BURSTS.family().with_sample(
+            catalog::DB_LOCK_BURSTS.sample(&[], SampleValue::Scalar(self.last_bursts)),
+        ));
 
         // Top queries: admitted series plus `_other_`.
         let top = agg.queries.top(cfg.top);
@@ -177,10 +165,7 @@ impl QuerySeries {
                 self.admitted.insert(q.clone(), base);
             }
         }
-        let mut queries = MetricFamily::counter(
-            "search_queries_total",
-            "Search queries (normalized), the top ones by name and the rest as _other_.",
-        );
+        let mut queries = catalog::SEARCH_QUERIES.family();
         let mut named_sum = 0f64;
         for (q, base) in &self.admitted {
             let v = agg.queries.count(q).saturating_sub(*base) as f64;
@@ -191,7 +176,7 @@ impl QuerySeries {
             named_sum += v;
             queries
                 .samples
-                .push(sample(&[("q", &shown)], SampleValue::Scalar(v)));
+                .push(catalog::SEARCH_QUERIES.sample(&[&shown], SampleValue::Scalar(v)));
         }
         let other = (agg.queries.total() as f64 - named_sum).max(0.0);
         let prev = self.last.get(OTHER).copied().unwrap_or(0.0);
@@ -199,46 +184,36 @@ impl QuerySeries {
         self.last.insert(OTHER.to_string(), other);
         queries
             .samples
-            .push(sample(&[("q", OTHER)], SampleValue::Scalar(other)));
+            .push(catalog::SEARCH_QUERIES.sample(&[OTHER], SampleValue::Scalar(other)));
         fams.push(queries);
 
-        let mut events = MetricFamily::counter("log_events_total", "Records by event name.");
+        let mut events = catalog::LOG_EVENTS.family();
         for (e, n) in &agg.events {
             events
                 .samples
-                .push(sample(&[("event", e)], SampleValue::Scalar(*n as f64)));
+                .push(catalog::LOG_EVENTS.sample(&[e], SampleValue::Scalar(*n as f64)));
         }
         fams.push(events);
-        let mut levels = MetricFamily::counter("log_lines_total", "Records by log level.");
+        let mut levels = catalog::LOG_LINES.family();
         for (l, n) in &agg.levels {
             levels
                 .samples
-                .push(sample(&[("level", l)], SampleValue::Scalar(*n as f64)));
+                .push(catalog::LOG_LINES.sample(&[l], SampleValue::Scalar(*n as f64)));
         }
         fams.push(levels);
-        fams.push(
-            MetricFamily::counter(
-                "log_malformed_lines_total",
-                "Lines their format could not decode (kept, and counted here).",
-            )
-            .with_sample(sample(&[], SampleValue::Scalar(agg.malformed as f64))),
-        );
+        fams.push(catalog::LOG_MALFORMED_LINES.family().with_sample(
+            catalog::LOG_MALFORMED_LINES.sample(&[], SampleValue::Scalar(agg.malformed as f64)),
+        ));
 
-        let mut executions = MetricFamily::counter(
-            "convex_function_execution_total",
-            "Convex function executions by function and status.",
-        );
-        let mut exec_seconds = MetricFamily::histogram(
-            "convex_function_execution_seconds",
-            "Convex function execution time, by function.",
-        );
+        let mut executions = catalog::CONVEX_FUNCTION_EXECUTIONS.family();
+        let mut exec_seconds = catalog::CONVEX_FUNCTION_EXECUTION_SECONDS.family();
         let mut per_function: IndexMap<&str, ([u64; LATENCY_BUCKETS.len() + 1], f64)> =
             IndexMap::new();
         for ((f, st), a) in &agg.functions {
-            executions.samples.push(sample(
-                &[("function_name", f), ("status", st)],
-                SampleValue::Scalar(a.executions as f64),
-            ));
+            executions.samples.push(
+                catalog::CONVEX_FUNCTION_EXECUTIONS
+                    .sample(&[f, st], SampleValue::Scalar(a.executions as f64)),
+            );
             let e = per_function
                 .entry(f.as_str())
                 .or_insert(([0; LATENCY_BUCKETS.len() + 1], 0.0));
@@ -248,9 +223,9 @@ impl QuerySeries {
             e.1 += a.seconds_sum;
         }
         for (f, (b, sum)) in &per_function {
-            exec_seconds
-                .samples
-                .push(sample(&[("function_name", f)], histogram_value(b, *sum)));
+            exec_seconds.samples.push(
+                catalog::CONVEX_FUNCTION_EXECUTION_SECONDS.sample(&[f], histogram_value(b, *sum)),
+            );
         }
         fams.push(executions);
         fams.push(exec_seconds);

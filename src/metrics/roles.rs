@@ -5,8 +5,6 @@
 //! (`response.status`, `function.path`) are looked up in their flattened form
 //! (`response_status`), as decoders flatten nested objects.
 
-use std::fmt;
-
 /// The unit a latency field is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LatencyUnit {
@@ -68,14 +66,9 @@ impl Default for Roles {
 }
 
 /// A `--field` override that names no known role.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct RoleError(pub String);
-
-impl fmt::Display for RoleError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 impl Roles {
     /// Applies `role=name` overrides: the named field becomes the only
@@ -170,5 +163,10 @@ mod tests {
         assert!(r.apply_overrides(&["nope=x".into()]).is_err());
         assert!(r.apply_overrides(&["status".into()]).is_err());
         assert!(r.apply_overrides(&["latency=x:h".into()]).is_err());
+        let e = r.apply_overrides(&["status".into()]).unwrap_err();
+        let want = "--field \"status\": expected ROLE=NAME, e.g. status=status_code";
+        assert_eq!(e.to_string(), want);
+        let boxed: Box<dyn std::error::Error> = Box::new(e);
+        assert_eq!(boxed.to_string(), want);
     }
 }

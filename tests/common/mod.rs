@@ -1,9 +1,12 @@
 //! Helpers shared by the integration tests: the binaries under test, the
-//! corpus generator, jq, and a few byte-level utilities.
+//! corpus generator, jq, and a few byte-level utilities; [`prom`] runs the
+//! real Prometheus and Pushgateway and reads the text exposition.
 //!
 //! Each integration test file is its own crate and uses only part of this
 //! module.
 #![allow(dead_code)]
+
+pub mod prom;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -1,50 +1,42 @@
 //! Test helpers that run the REAL Prometheus and Pushgateway on loopback ports.
 //!
-//! Unit and integration tests of the Prometheus outlets check against the real programs,
-//! not fakes: [`Pushgateway::start`] runs `prometheus-pushgateway`, [`Prometheus::start`]
-//! runs `prometheus` with a generated config that scrapes one target every second. Both
-//! listen on a free `127.0.0.1` port, are waited for until `/-/ready` answers 200, keep
-//! their files in a temporary directory, and are killed (and the directory removed) on drop,
-//! also when a test panics.
+//! Integration tests of the Prometheus outlets check against the real programs, not fakes:
+//! [`Pushgateway::start`] runs `prometheus-pushgateway`, [`Prometheus::start`] runs
+//! `prometheus` with a generated config that scrapes one target every second. Both listen on
+//! a free `127.0.0.1` port, are waited for until `/-/ready` answers 200, keep their files in
+//! a temporary directory, and are killed (and the directory removed) on drop, also when a
+//! test panics.
 //!
 //! The binaries come from Debian's `prometheus` (`prometheus`, `promtool`) and
 //! `prometheus-pushgateway` packages; when one is missing the helpers fail with a message
 //! that names the package to install ([`require_binary`]).
 //!
-//! ```no_run
-//! # use nagare::sink::tests_support::*;
+//! ```ignore
+//! use common::prom::*;
 //! let gw = Pushgateway::start()?;
 //! // … push to gw.url() …
 //! let text = pushgateway_metrics(gw.port())?;
 //! let samples = parse_samples(&text);
-//! # Ok::<(), SupportError>(())
 //! ```
 //!
-//! The module is not `#[cfg(test)]` so that integration tests under `tests/` can use it; it
-//! uses std and `serde_json` only.
+//! Each integration test file that declares `mod common;` compiles this module and uses
+//! only part of it, hence `allow(dead_code)`.
+#![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::fs;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::sink::pushgateway::{http_exchange, HttpResponse, HttpUrl, Timeouts};
+use nagare::sink::pushgateway::{http_exchange, HttpResponse, HttpUrl, Timeouts};
+use tempfile::TempDir;
 
 /// A failure of a test helper, with a message that says what to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct SupportError(pub String);
-
-impl fmt::Display for SupportError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for SupportError {}
 
 /// Shorthand for helper results.
 pub type Result<T> = std::result::Result<T, SupportError>;
@@ -84,40 +76,12 @@ pub fn free_port() -> Result<u16> {
         .or_else(|e| err(format!("no free port on 127.0.0.1: {e}")))
 }
 
-/// A directory under the system temp dir, removed on drop.
-#[derive(Debug)]
-pub struct TempDir {
-    path: PathBuf,
-}
-
-impl TempDir {
-    /// Creates `$TMPDIR/nagare-{label}-{pid}-{n}-{nanos}`.
-    pub fn new(label: &str) -> Result<TempDir> {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let path = std::env::temp_dir().join(format!(
-            "nagare-{label}-{}-{}-{nanos}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        ));
-        fs::create_dir_all(&path)
-            .or_else(|e| err(format!("cannot create temp dir {}: {e}", path.display())))?;
-        Ok(TempDir { path })
-    }
-
-    /// The directory.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.path);
-    }
+/// A directory `$TMPDIR/nagare-{label}-XXXXXX`, removed on drop.
+fn temp_dir(label: &str) -> Result<TempDir> {
+    tempfile::Builder::new()
+        .prefix(&format!("nagare-{label}-"))
+        .tempdir()
+        .or_else(|e| err(format!("cannot create a temp dir for {label}: {e}")))
 }
 
 /// A child process killed and reaped on drop; its output goes to a log file.
@@ -226,7 +190,7 @@ impl Pushgateway {
     /// Starts the real Pushgateway on a free loopback port (no persistence).
     pub fn start() -> Result<Pushgateway> {
         let bin = require_binary("prometheus-pushgateway", "prometheus-pushgateway")?;
-        let dir = TempDir::new("pushgateway")?;
+        let dir = temp_dir("pushgateway")?;
         let server = start_server("prometheus-pushgateway", &bin, dir.path(), &|port| {
             vec![format!("--web.listen-address=127.0.0.1:{port}")]
         })?;
@@ -258,7 +222,7 @@ impl Prometheus {
     /// [`SCRAPE_JOB`], with its TSDB in a temporary directory.
     pub fn start(target: SocketAddr) -> Result<Prometheus> {
         let bin = require_binary("prometheus", "prometheus")?;
-        let dir = TempDir::new("prometheus")?;
+        let dir = temp_dir("prometheus")?;
         let config = dir.path().join("prometheus.yml");
         fs::write(
             &config,
@@ -496,219 +460,5 @@ pub fn parse_float(s: &str) -> Option<f64> {
         "-Inf" => Some(f64::NEG_INFINITY),
         "NaN" => Some(f64::NAN),
         s => s.parse().ok(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::metrics::exposition::{self, Histogram, MetricFamily, Sample, LATENCY_BUCKETS};
-    use crate::sink::pushgateway::{push, PushError, PushOptions};
-    use crate::sink::server::MetricsServer;
-    use std::sync::Arc;
-
-    fn ok<T>(r: Result<T>) -> T {
-        r.unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    fn families() -> Vec<MetricFamily> {
-        let mut h = Histogram::new(&LATENCY_BUCKETS);
-        for v in [0.003, 0.2, 0.2, 3.0] {
-            h.observe(v);
-        }
-        vec![
-            MetricFamily::counter("http_requests_total", "HTTP requests.")
-                .with_sample(Sample::scalar(
-                    &[("route", "/v1/x"), ("method", "GET"), ("status", "200")],
-                    42.0,
-                ))
-                .with_sample(Sample::scalar(
-                    &[("route", "/v1/x"), ("method", "GET"), ("status", "503")],
-                    1.5e7,
-                )),
-            MetricFamily::counter("search_queries_total", "Top queries.")
-                .with_sample(Sample::scalar(&[("q", "say \"hi\" \\ ünï\nx")], 3.0)),
-            MetricFamily::histogram("http_request_duration_seconds", "Latency.")
-                .with_sample(Sample::histogram(&[("route", "/v1/x")], &h)),
-        ]
-    }
-
-    #[test]
-    fn parses_text_samples() {
-        let s = parse_samples(
-            "# HELP a b\na_total{x=\"1\",y=\"q\\\"\\\\\\n\"} 2 1700000000\nb +Inf\nbad line\n",
-        );
-        assert_eq!(s.len(), 2);
-        assert_eq!(s[0].name, "a_total");
-        assert_eq!(s[0].labels["y"], "q\"\\\n");
-        assert_eq!(s[0].value, 2.0);
-        assert_eq!(s[1].value, f64::INFINITY);
-    }
-
-    #[test]
-    fn missing_binary_names_the_package() {
-        let e = require_binary("no-such-binary-nagare", "some-package").unwrap_err();
-        assert!(
-            e.0.contains("install the Debian package `some-package`"),
-            "{e}"
-        );
-    }
-
-    /// Push to the real Pushgateway and read the same values back from its `/metrics`.
-    #[test]
-    fn real_pushgateway_round_trip() {
-        let gw = ok(Pushgateway::start());
-        let body = exposition::to_text(&families(), "nagare_");
-        let grouping = vec![
-            ("instance".to_string(), "web 1:80".to_string()),
-            ("dir".to_string(), "/var/log/app".to_string()),
-        ];
-        push(
-            &gw.url(),
-            "batch/nightly",
-            &grouping,
-            &body,
-            &PushOptions::default(),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        let got = parse_samples(&ok(pushgateway_metrics(gw.port())));
-        let group = |s: &TextSample| {
-            s.labels.get("job").map(String::as_str) == Some("batch/nightly")
-                && s.labels.get("instance").map(String::as_str) == Some("web 1:80")
-                && s.labels.get("dir").map(String::as_str) == Some("/var/log/app")
-        };
-        for want in parse_samples(&body) {
-            let found = got.iter().find(|s| {
-                s.name == want.name
-                    && group(s)
-                    && want.labels.iter().all(|(k, v)| s.labels.get(k) == Some(v))
-                    && s.labels.len() == want.labels.len() + 3
-            });
-            let found =
-                found.unwrap_or_else(|| panic!("{want:?} not read back from the pushgateway"));
-            assert_eq!(found.value, want.value, "{want:?}");
-        }
-        // The push time is recorded for the group too.
-        assert!(got
-            .iter()
-            .any(|s| s.name == "push_time_seconds" && group(s) && s.value > 0.0));
-
-        // PUT replaces the group: a second push without the histogram removes it.
-        let body2 = exposition::to_text(&families()[..1], "nagare_");
-        push(
-            &gw.url(),
-            "batch/nightly",
-            &grouping,
-            &body2,
-            &PushOptions::default(),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        let got = parse_samples(&ok(pushgateway_metrics(gw.port())));
-        assert!(!got
-            .iter()
-            .any(|s| s.name.starts_with("nagare_http_request_duration_seconds")));
-        assert!(got
-            .iter()
-            .any(|s| s.name == "nagare_http_requests_total" && group(s)));
-    }
-
-    /// A broken body gets the Pushgateway's 400 with URL, status and its first line, at once.
-    #[test]
-    fn real_pushgateway_rejects_broken_body() {
-        let gw = ok(Pushgateway::start());
-        let body = "# TYPE a_total counter\na_total 1\nthis is { not valid\n";
-        let started = Instant::now();
-        let e = push(&gw.url(), "x", &[], body, &PushOptions::default()).unwrap_err();
-        let msg = e.to_string();
-        let prefix = format!(
-            "pushgateway {}/metrics/job/x answered 400 Bad Request: ",
-            gw.url()
-        );
-        assert!(msg.starts_with(&prefix), "{msg}");
-        assert!(msg.contains("line 3"), "{msg}");
-        assert_eq!((e.status(), e.attempts()), (Some(400), 1), "{msg}");
-        assert!(started.elapsed() < Duration::from_secs(5));
-        println!("400 message: {msg}");
-    }
-
-    /// A closed port gives a connection error after the bounded retries.
-    #[test]
-    fn closed_port_gives_connection_error_after_retries() {
-        let port = ok(free_port());
-        let url = format!("http://127.0.0.1:{port}");
-        let opts = PushOptions {
-            max_attempts: 4,
-            initial_backoff: Duration::from_millis(50),
-            max_backoff: Duration::from_millis(200),
-            ..PushOptions::default()
-        };
-        let started = Instant::now();
-        let e = push(&url, "x", &[], "a 1\n", &opts).unwrap_err();
-        let took = started.elapsed();
-        assert!(
-            matches!(e, PushError::Connection { attempts: 4, .. }),
-            "{e:?}"
-        );
-        let msg = e.to_string();
-        assert!(msg.starts_with(&format!("could not push to pushgateway {url}/metrics/job/x: connecting to 127.0.0.1:{port}: ")), "{msg}");
-        assert!(msg.ends_with("(gave up after 4 attempts)"), "{msg}");
-        // Waits: ~25-50 + 50-100 + 100-200 ms.
-        assert!(
-            took >= Duration::from_millis(175) && took < Duration::from_secs(3),
-            "{took:?}"
-        );
-
-        // The overall time bound stops retrying early.
-        let opts = PushOptions {
-            max_attempts: 100,
-            initial_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_millis(100),
-            max_elapsed: Duration::from_millis(300),
-            ..PushOptions::default()
-        };
-        let started = Instant::now();
-        let e = push(&url, "x", &[], "a 1\n", &opts).unwrap_err();
-        assert!(e.attempts() >= 3 && e.attempts() <= 8, "{e}");
-        assert!(
-            started.elapsed() < Duration::from_millis(600),
-            "{:?}",
-            started.elapsed()
-        );
-    }
-
-    /// A real Prometheus scrapes a MetricsServer; `up` and a value come back through its API.
-    #[test]
-    fn real_prometheus_scrapes_metrics_server() {
-        let body = exposition::to_text(&families(), "");
-        let server = MetricsServer::start("127.0.0.1:0", Arc::new(move || body.clone()))
-            .unwrap_or_else(|e| panic!("{e}"));
-        let prom = ok(Prometheus::start(server.local_addr()));
-        let timeout = Duration::from_secs(30);
-        let up = ok(wait_for_query(
-            prom.port(),
-            &format!("up{{job=\"{SCRAPE_JOB}\"}}"),
-            timeout,
-            |r| r.len() == 1 && r[0].value == 1.0,
-        ));
-        assert_eq!(up[0].labels["instance"], server.local_addr().to_string());
-        let r = ok(prometheus_query(
-            prom.port(),
-            "http_requests_total{status=\"503\"}",
-        ));
-        assert_eq!(r.len(), 1, "{r:?}");
-        assert_eq!(r[0].value, 1.5e7);
-        assert_eq!(r[0].labels["route"], "/v1/x");
-        let r = ok(prometheus_query(prom.port(), "search_queries_total"));
-        assert_eq!(r[0].labels["q"], "say \"hi\" \\ ünï\nx");
-        let r = ok(prometheus_query(
-            prom.port(),
-            "histogram_quantile(0.5, sum by (le) (http_request_duration_seconds_bucket))",
-        ));
-        assert!(r[0].value > 0.1 && r[0].value <= 0.25, "{r:?}");
-        // No scrape errors or dropped samples.
-        let r = ok(prometheus_query(prom.port(), "scrape_samples_scraped"));
-        assert_eq!(r[0].value, 17.0, "{r:?}");
-        drop(prom);
-        server.shutdown();
     }
 }
