@@ -182,7 +182,7 @@ fn catalogue_api() {
     ] {
         assert!(
             names.contains(&design),
-            "{design} (DESIGN.md) is not catalogued"
+            "{design} (a name the README promises) is not catalogued"
         );
     }
     let unique: BTreeSet<&str> = names.iter().copied().collect();

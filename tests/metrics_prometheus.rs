@@ -646,7 +646,7 @@ mod exposition_writer {
 
     use crate::common::prom::require_binary;
 
-    /// The full set of names from DESIGN.md, with awkward label values, through the real
+    /// The full set of names of the metric catalogue, with awkward label values, through the real
     /// `promtool check metrics`: exit 0 and no lint output at all.
     #[test]
     fn promtool_check_metrics_passes_without_warnings() {

@@ -44,3 +44,19 @@ fn nothing_below_main_prints_to_stderr_or_exits() {
     }
     assert!(found.is_empty(), "below main:\n{}", found.join("\n"));
 }
+
+/// Test helpers (processes started for tests, fixtures) live in `tests/`,
+/// not in the library every user builds.
+#[test]
+fn no_test_helpers_in_the_library() {
+    let helpers: Vec<_> = library_files()
+        .into_iter()
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().to_lowercase();
+            name.contains("test_support")
+                || name.contains("tests_support")
+                || name.contains("testutil")
+        })
+        .collect();
+    assert!(helpers.is_empty(), "{helpers:?}");
+}

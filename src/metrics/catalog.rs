@@ -1,7 +1,7 @@
 //! The metric catalogue: what metrics exist, by what names?
 //!
 //! One table, [`ALL`], lists every metric family the Prometheus exposition of
-//! `nagare metrics` can emit (DESIGN.md, "Derived metrics"): its name, its
+//! `nagare metrics` can emit (ARCHITECTURE.md, contract: "Derived metrics"): its name, its
 //! [`MetricKind`], its help text, its label names and, for histograms, its
 //! bucket bounds. The exposition builder ([`super::prom`]) takes names, kinds,
 //! help texts and labels from here and nowhere else, so this table is the
@@ -47,7 +47,7 @@ pub struct MetricDef {
     pub help: &'static str,
     /// The label names every series carries, in the order the builder gives
     /// their values ([`MetricDef::sample`]); a histogram's `le` is not listed.
-    /// Every label is bounded (DESIGN: routes and events capped, the rest as
+    /// Every label is bounded (routes and events capped, the rest as
     /// `_other_`; queries top 20 + `_other_`).
     pub labels: &'static [&'static str],
     /// A histogram's bucket upper bounds in seconds (without `+Inf`); empty

@@ -1,6 +1,6 @@
 //! The metrics model and the Prometheus text exposition format, version 0.0.4.
 //!
-//! Derived metrics (see DESIGN.md, "Derived metrics") are collected elsewhere and handed to
+//! Derived metrics (ARCHITECTURE.md, contract: "Derived metrics") are collected elsewhere and handed to
 //! this module as plain data: a list of [`MetricFamily`], each with a name, a help text, a
 //! [`MetricKind`] and its [`Sample`]s. [`write_text`] turns them into the text that
 //! Prometheus scrapes and the Pushgateway accepts; the same text passes
@@ -40,7 +40,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-/// The standard latency buckets, in seconds (DESIGN: "Prometheus histogram buckets 0.005 … 10 s").
+/// The standard latency buckets, in seconds (ARCHITECTURE.md, contract: "Derived metrics": 0.005 … 10 s).
 pub const LATENCY_BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];

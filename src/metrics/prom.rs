@@ -1,4 +1,4 @@
-//! The derived metrics as Prometheus families, under the names DESIGN fixes
+//! The derived metrics as Prometheus families, under the catalogue's names
 //! (so existing PromQL keeps working), with every label bounded.
 //!
 //! Names, kinds, help texts and label names come from [`super::catalog`];

@@ -2,8 +2,8 @@
 //!
 //! A batch run ends with one [`push`]: an HTTP `PUT` of the text exposition (see
 //! `metrics::exposition`) to `{url}/metrics/job/{job}{/label/value…}`. `PUT` replaces
-//! every metric of that group, so the group always holds the totals of the last run (DESIGN:
-//! "the push replaces its group").
+//! every metric of that group, so the group always holds the totals of the last run (ARCHITECTURE.md,
+//! contract: "Derived metrics").
 //!
 //! ```no_run
 //! # use nagare::sink::pushgateway::{push, PushOptions};
