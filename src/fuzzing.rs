@@ -274,7 +274,8 @@ pub fn time(data: &[u8]) {
     let Ok(s) = std::str::from_utf8(data) else {
         return;
     };
-    let _ = time::parse_duration(s);
+    let _ = crate::units::parse_duration(s);
+    let _ = crate::units::parse_size(s);
     let _ = time::parse_cli_time(s, NOW_NS);
     let (fmt, text) = s.split_once('\n').unwrap_or((s, ""));
     for f in [None, Some(fmt)] {

@@ -12,7 +12,8 @@
 //! - [`decode`]: json, logfmt, Fly, nginx, and format detection;
 //! - [`logql`]: the query language: AST, parser, compiled pipeline;
 //! - [`engine`]: the parallel, order-keeping batch runner;
-//! - [`output`]: printers; [`cmd`]: the commands; [`cli`]: flags.
+//! - [`output`]: printers; [`cmd`]: the commands; [`cli`]: flags;
+//! - [`units`]: what `1.5h` and `1MiB` mean, for queries, flags and files.
 //!
 //! ```
 //! use nagare::logql::{parse, ast::Expr, pipeline::{CompiledQuery, CompileOptions, Exec, InputInfo}};
@@ -43,3 +44,4 @@ pub mod record;
 pub mod sink;
 pub mod source;
 pub mod time;
+pub mod units;

@@ -15,11 +15,12 @@ use crate::logql::ast::{
 };
 use crate::logql::eval::{self, LabelSet, RangeData, Series, Value};
 use crate::logql::label_buf::LabelBuf;
-use crate::logql::label_filter::{parse_bytes, parse_go_duration, FilterState, LabelFilterExec};
+use crate::logql::label_filter::{FilterState, LabelFilterExec};
 use crate::logql::parse;
 use crate::logql::pipeline::{CompileOptions, CompiledQuery, Exec, InputInfo};
 use crate::output::{write_json_str, write_record, LineOutput};
 use crate::source::InputSpec;
+use crate::units::{go_duration_seconds, humanize_bytes_f64};
 
 /// What `query` prints for metric queries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -280,9 +281,9 @@ fn collect_range(
                                 format!("strconv.ParseFloat: parsing {raw:?}: invalid syntax")
                             }),
                             UnwrapConversion::Duration | UnwrapConversion::DurationSeconds => {
-                                parse_go_duration(raw)
+                                go_duration_seconds(raw)
                             }
-                            UnwrapConversion::Bytes => parse_bytes(raw),
+                            UnwrapConversion::Bytes => humanize_bytes_f64(raw),
                         };
                         match parsed {
                             Ok(v) => v,

@@ -36,6 +36,7 @@ use regex::Regex;
 
 use super::ast::*;
 use super::error::QueryError;
+use crate::units::{parse_duration, parse_humanize_bytes, parse_prom_duration};
 
 /// Parses a whole LogQL query (log query or metric query) and validates it
 /// the way Loki does.
@@ -292,7 +293,7 @@ fn lex_number(i: &str) -> (&str, Tok) {
     }
     let (after, suffix) = split_while(rest, is_bytes_char);
     if !suffix.is_empty() {
-        if let Ok(b) = parse_bytes(&format!("{text}{suffix}")) {
+        if let Ok(b) = parse_humanize_bytes(&format!("{text}{suffix}")) {
             return (after, Tok::Bytes(b));
         }
     }
@@ -463,203 +464,6 @@ fn lex_range<'a>(query: &'a str, i: &'a str) -> Result<(&'a str, Tok), QueryErro
             format!("invalid range: {e}"),
         )),
     }
-}
-
-// ---------------------------------------------------------------------------
-// Durations and byte sizes
-
-/// Loki's lexer: a Prometheus duration, or else a Go duration.
-fn parse_duration(s: &str) -> Result<i64, String> {
-    parse_prom_duration(s).or_else(|_| parse_go_duration(s))
-}
-
-/// Prometheus' `model.ParseDuration`: `1y2w3d4h5m6s7ms`, units at most once,
-/// largest first, integers only; `0` alone is allowed.
-pub(crate) fn parse_prom_duration(s: &str) -> Result<i64, String> {
-    const MS: u64 = 1_000_000;
-    const UNITS: &[(&str, u64)] = &[
-        ("y", 365 * 24 * 3600 * 1000 * MS),
-        ("w", 7 * 24 * 3600 * 1000 * MS),
-        ("d", 24 * 3600 * 1000 * MS),
-        ("h", 3600 * 1000 * MS),
-        ("m", 60 * 1000 * MS),
-        ("s", 1000 * MS),
-        ("ms", MS),
-    ];
-    match s {
-        "0" => return Ok(0),
-        "" => return Err("empty duration string".into()),
-        _ => {}
-    }
-    let invalid = || format!("not a valid duration string: {s:?}");
-    let mut rest = s;
-    let mut total: u64 = 0;
-    let mut last_unit = 0;
-    while !rest.is_empty() {
-        let (r, digits) = split_while(rest, |c| c.is_ascii_digit());
-        if digits.is_empty() {
-            return Err(invalid());
-        }
-        let v: u64 = digits.parse().map_err(|_| invalid())?;
-        let (r, unit) = split_while(r, |c| !c.is_ascii_digit());
-        if unit.is_empty() {
-            return Err(invalid());
-        }
-        let Some(idx) = UNITS.iter().position(|(u, _)| *u == unit) else {
-            return Err(format!("unknown unit {unit:?} in duration {s:?}"));
-        };
-        if idx < last_unit {
-            return Err(invalid());
-        }
-        last_unit = idx + 1;
-        let mult = UNITS[idx].1;
-        if v > (1u64 << 63) / mult {
-            return Err("duration out of range".into());
-        }
-        total = total.saturating_add(v * mult);
-        if total > i64::MAX as u64 {
-            return Err("duration out of range".into());
-        }
-        rest = r;
-    }
-    Ok(total as i64)
-}
-
-/// Go's `time.ParseDuration`: `[-+]?([0-9]*(\.[0-9]*)?[a-z]+)+`, units `ns`,
-/// `us`/`µs`/`μs`, `ms`, `s`, `m`, `h`.
-pub(crate) fn parse_go_duration(orig: &str) -> Result<i64, String> {
-    let invalid = || format!("time: invalid duration {orig:?}");
-    let mut s = orig;
-    let mut neg = false;
-    if let Some(c) = s.chars().next() {
-        if c == '-' || c == '+' {
-            neg = c == '-';
-            s = &s[1..];
-        }
-    }
-    if s == "0" {
-        return Ok(0);
-    }
-    if s.is_empty() {
-        return Err(invalid());
-    }
-    const LIMIT: u64 = 1 << 63;
-    let mut d: u64 = 0;
-    while !s.is_empty() {
-        let b = s.as_bytes()[0];
-        if !(b == b'.' || b.is_ascii_digit()) {
-            return Err(invalid());
-        }
-        // [0-9]*
-        let (r, int_digits) = split_while(s, |c| c.is_ascii_digit());
-        let mut v: u64 = 0;
-        for c in int_digits.bytes() {
-            if v > LIMIT / 10 {
-                return Err(invalid());
-            }
-            v = v * 10 + u64::from(c - b'0');
-            if v > LIMIT {
-                return Err(invalid());
-            }
-        }
-        s = r;
-        let pre = !int_digits.is_empty();
-        // (\.[0-9]*)?
-        let mut f: u64 = 0;
-        let mut scale: f64 = 1.0;
-        let mut post = false;
-        if let Some(r) = s.strip_prefix('.') {
-            let (r, frac) = split_while(r, |c| c.is_ascii_digit());
-            let mut overflow = false;
-            for c in frac.bytes() {
-                if overflow {
-                    continue;
-                }
-                if f > (LIMIT - 1) / 10 {
-                    overflow = true;
-                    continue;
-                }
-                let y = f * 10 + u64::from(c - b'0');
-                if y > LIMIT {
-                    overflow = true;
-                    continue;
-                }
-                f = y;
-                scale *= 10.0;
-            }
-            post = !frac.is_empty();
-            s = r;
-        }
-        if !pre && !post {
-            return Err(invalid());
-        }
-        let (r, unit) = split_while(s, |c| c != '.' && !c.is_ascii_digit());
-        if unit.is_empty() {
-            return Err(format!("time: missing unit in duration {orig:?}"));
-        }
-        s = r;
-        let mult: u64 = match unit {
-            "ns" => 1,
-            "us" | "µs" | "μs" => 1_000,
-            "ms" => 1_000_000,
-            "s" => 1_000_000_000,
-            "m" => 60_000_000_000,
-            "h" => 3_600_000_000_000,
-            _ => return Err(format!("time: unknown unit {unit:?} in duration {orig:?}")),
-        };
-        if v > LIMIT / mult {
-            return Err(invalid());
-        }
-        v *= mult;
-        if f > 0 {
-            v = v.saturating_add((f as f64 * (mult as f64 / scale)) as u64);
-            if v > LIMIT {
-                return Err(invalid());
-            }
-        }
-        d = d.saturating_add(v);
-        if d > LIMIT {
-            return Err(invalid());
-        }
-    }
-    if neg {
-        return Ok((d as i64).wrapping_neg());
-    }
-    if d > i64::MAX as u64 {
-        return Err(invalid());
-    }
-    Ok(d as i64)
-}
-
-/// `humanize.ParseBytes`: `5`, `5B`, `5kB`/`5KB` (1000), `5KiB` (1024), … up
-/// to exa; the suffix is case-insensitive.
-pub(crate) fn parse_bytes(s: &str) -> Result<u64, String> {
-    let (rest, num) = split_while(s, |c| c.is_ascii_digit() || c == '.' || c == ',');
-    let num = num.replace(',', "");
-    let f: f64 = num
-        .parse()
-        .map_err(|_| format!("invalid byte size {s:?}"))?;
-    let mult: u64 = match rest.trim().to_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" => 1000,
-        "ki" | "kib" => 1 << 10,
-        "m" | "mb" => 1000 * 1000,
-        "mi" | "mib" => 1 << 20,
-        "g" | "gb" => 1000 * 1000 * 1000,
-        "gi" | "gib" => 1 << 30,
-        "t" | "tb" => 1000u64.pow(4),
-        "ti" | "tib" => 1 << 40,
-        "p" | "pb" => 1000u64.pow(5),
-        "pi" | "pib" => 1 << 50,
-        "e" | "eb" => 1000u64.pow(6),
-        "ei" | "eib" => 1 << 60,
-        other => return Err(format!("unhandled size name: {other}")),
-    };
-    let v = f * mult as f64;
-    if v >= u64::MAX as f64 {
-        return Err(format!("too large: {s}"));
-    }
-    Ok(v as u64)
 }
 
 // ===========================================================================
@@ -3061,35 +2865,6 @@ mod tests {
         let toks = lex(r#"{a="é"} |= "x""#).unwrap();
         let pos: Vec<usize> = toks.iter().map(|t| t.pos).collect();
         assert_eq!(pos, vec![0, 1, 2, 3, 7, 9, 12, 15]);
-    }
-
-    #[test]
-    fn go_and_prometheus_durations() {
-        assert_eq!(parse_go_duration("1h2m3.5s"), Ok(3_723_500_000_000));
-        assert_eq!(parse_go_duration("-0"), Ok(0));
-        assert_eq!(parse_go_duration(".5s"), Ok(500_000_000));
-        assert!(parse_go_duration("1").is_err());
-        assert!(parse_go_duration("1d").is_err());
-        assert!(parse_go_duration("99999999999999h").is_err());
-        assert_eq!(parse_prom_duration("1y"), Ok(365 * 86_400_000_000_000));
-        assert_eq!(parse_prom_duration("1w2d"), Ok(9 * 86_400_000_000_000));
-        assert_eq!(parse_prom_duration("500ms"), Ok(500_000_000));
-        assert!(parse_prom_duration("1m1h").is_err());
-        assert!(parse_prom_duration("1.5m").is_err());
-        assert!(parse_prom_duration("").is_err());
-        assert!(parse_prom_duration("1000y").is_err());
-        assert_eq!(parse_duration("1.5h"), Ok(5_400_000_000_000));
-    }
-
-    #[test]
-    fn humanize_bytes() {
-        assert_eq!(parse_bytes("1KiB"), Ok(1024));
-        assert_eq!(parse_bytes("1kb"), Ok(1000));
-        assert_eq!(parse_bytes("2 MB"), Ok(2_000_000));
-        assert_eq!(parse_bytes("1,000"), Ok(1000));
-        assert_eq!(parse_bytes("1.5MiB"), Ok(1_572_864));
-        assert!(parse_bytes("1XB").is_err());
-        assert!(parse_bytes("MB").is_err());
     }
 
     // --- grammar pieces ----------------------------------------------------
