@@ -272,45 +272,12 @@ pub fn parse_go_duration(orig: &str) -> Result<i64, DurationError> {
 /// duration(…)` and the template `duration` function: Go's
 /// `time.ParseDuration(v).Seconds()`. The error is Go's message.
 pub fn go_duration_seconds(v: &str) -> Result<f64, String> {
-    let err = || format!("time: invalid duration {v:?}");
-    let (neg, s) = match v.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, v.strip_prefix('+').unwrap_or(v)),
-    };
-    if s == "0" {
-        return Ok(0.0);
-    }
-    if s.is_empty() {
-        return Err(err());
-    }
-    let b = s.as_bytes();
-    let mut i = 0;
-    let mut total = 0.0;
-    while i < b.len() {
-        let start = i;
-        while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.') {
-            i += 1;
-        }
-        if start == i {
-            return Err(err());
-        }
-        let n: f64 = s[start..i].parse().map_err(|_| err())?;
-        let us = i;
-        while i < b.len() && !(b[i].is_ascii_digit() || b[i] == b'.') {
-            i += 1;
-        }
-        let unit = match &s[us..i] {
-            "ns" => 1e-9,
-            "us" | "µs" | "μs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(err()),
-        };
-        total += n * unit;
-    }
-    Ok(if neg { -total } else { total })
+    // Duration.Seconds() splits whole seconds from nanoseconds, which keeps
+    // more precision than one division for long durations.
+    let ns = parse_go_duration(v).map_err(|e| e.to_string())?;
+    let sec = ns / 1_000_000_000;
+    let nsec = ns % 1_000_000_000;
+    Ok(sec as f64 + nsec as f64 / 1e9)
 }
 
 /// go-humanize's `ParseBytes`, as Loki's lexer reads `5KiB` and as it reads
@@ -343,15 +310,7 @@ pub fn parse_humanize_bytes(s: &str) -> Result<u64, String> {
 
 /// [`parse_humanize_bytes`] as a float, for comparisons and samples.
 pub fn humanize_bytes_f64(v: &str) -> Result<f64, String> {
-    let err = || format!("strconv.ParseFloat: parsing {v:?}: invalid syntax");
-    let s = v.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ','))
-        .unwrap_or(s.len());
-    let num: f64 = s[..split].replace(',', "").parse().map_err(|_| err())?;
-    let unit = s[split..].trim().to_ascii_lowercase();
-    let mult = humanize_unit(&unit).ok_or_else(|| format!("unhandled size name: {unit}"))?;
-    Ok(num * mult as f64)
+    parse_humanize_bytes(v).map(|b| b as f64)
 }
 
 /// go-humanize's `bytesSizeTable`, keyed by the lower-cased unit.
@@ -542,6 +501,17 @@ mod tests {
         assert_eq!(humanize_bytes_f64("1KiB"), Ok(1024.0));
         assert_eq!(humanize_bytes_f64("1024"), Ok(1024.0));
         assert!(humanize_bytes_f64("x").is_err());
+        // exactly Go's: nanosecond-truncated, messages as Loki shows them
+        // in __error_details__
+        assert_eq!(go_duration_seconds("1.0000000001s"), Ok(1.0));
+        assert_eq!(
+            go_duration_seconds("12"),
+            Err(r#"time: missing unit in duration "12""#.into())
+        );
+        assert!(go_duration_seconds("3000000h").is_err());
+        // exactly ParseBytes': whole bytes, no leading space
+        assert_eq!(humanize_bytes_f64("1.5"), Ok(1.0));
+        assert!(humanize_bytes_f64(" 5").is_err());
     }
 
     /// Flags: ParseBytes' units, exact whole numbers.
