@@ -185,7 +185,8 @@ impl QueryArgs {
         let end = t("--end", &self.end)?;
         let step = match &self.step {
             Some(s) => Some(
-                crate::time::parse_duration(s)
+                crate::units::parse_duration(s)
+                    .ok()
                     .filter(|d| *d > 0)
                     .ok_or_else(|| {
                         UsageError(format!("--step {s:?}: expected a duration such as 1m"))
@@ -324,7 +325,8 @@ impl MetricsArgs {
             cfg.top = top;
         }
         let dur = |flag: &str, v: &str| {
-            crate::time::parse_duration(v)
+            crate::units::parse_duration(v)
+                .ok()
                 .filter(|d| *d > 0)
                 .ok_or_else(|| UsageError(format!("{flag} {v:?}: expected a duration such as 5m")))
         };
@@ -399,8 +401,9 @@ pub struct InputArgs {
     /// Follow files as they grow, across rotation (like tail -F).
     #[arg(short = 'f', long)]
     pub follow: bool,
-    /// Lines longer than this many bytes are truncated (and flagged).
-    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_LINE)]
+    /// Lines longer than this many bytes are truncated (and flagged); a
+    /// number of bytes or a size such as 64KiB or 1MiB.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_LINE, value_parser = size_flag)]
     pub max_line_length: usize,
     /// Worker threads (default: all cores).
     #[arg(long, value_name = "N")]
@@ -437,6 +440,13 @@ pub struct FilterArgs {
     /// Flush after every chunk even into a pipe (a terminal always is).
     #[arg(long)]
     pub line_buffered: bool,
+}
+
+/// A byte-size flag (`--max-line-length 1MiB`), read by
+/// [`crate::units::parse_size`] like every size flag.
+fn size_flag(s: &str) -> Result<usize, String> {
+    let n = crate::units::parse_size(s)?;
+    usize::try_from(n).map_err(|_| format!("{s:?} is too large"))
 }
 
 /// A flag value that is wrong, with the flag named.

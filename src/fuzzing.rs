@@ -254,7 +254,8 @@ pub fn template(data: &[u8]) {
 }
 
 /// Timestamp parsers: every `pub` parser in [`crate::time`] on the input,
-/// and user strftime formats (`timestamp.format` in a format definition):
+/// the duration and size parsers of [`crate::units`], and user strftime
+/// formats (`timestamp.format` in a format definition):
 /// the input up to its first newline is the format, the rest the time.
 pub fn time(data: &[u8]) {
     let _ = time::parse_rfc3339(data);
@@ -274,7 +275,9 @@ pub fn time(data: &[u8]) {
     let Ok(s) = std::str::from_utf8(data) else {
         return;
     };
-    let _ = time::parse_duration(s);
+    let _ = crate::units::parse_duration(s);
+    let _ = crate::units::parse_size(s);
+    let _ = crate::units::parse_humanize_bytes(s);
     let _ = time::parse_cli_time(s, NOW_NS);
     let (fmt, text) = s.split_once('\n').unwrap_or((s, ""));
     for f in [None, Some(fmt)] {

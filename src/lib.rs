@@ -14,7 +14,8 @@
 //! - [`batch`]: batches of lines with their input's identity and offset,
 //!   and the [`batch::BatchSource`] seam every source plugs into;
 //! - [`engine`]: the parallel, order-keeping batch runner;
-//! - [`output`]: printers; [`cmd`]: the commands; [`cli`]: flags.
+//! - [`output`]: printers; [`cmd`]: the commands; [`cli`]: flags;
+//! - [`units`]: what `1.5h` and `1MiB` mean, for queries, flags and files.
 //!
 //! ```
 //! use nagare::logql::{parse, ast::Expr, pipeline::{CompiledQuery, CompileOptions, Exec, InputInfo}};
@@ -47,3 +48,4 @@ pub mod record;
 pub mod sink;
 pub mod source;
 pub mod time;
+pub mod units;

@@ -484,45 +484,6 @@ fn trim_fraction(s: String) -> String {
     }
 }
 
-/// Parses a duration as Prometheus and Go write it: `90s`, `1h30m`, `500ms`,
-/// `1.5h`, `2d`, `1w`. Returns nanoseconds.
-pub fn parse_duration(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.is_empty() {
-        return None;
-    }
-    let mut i = 0;
-    let mut total: f64 = 0.0;
-    while i < b.len() {
-        let start = i;
-        while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.') {
-            i += 1;
-        }
-        let num: f64 = s[start..i].parse().ok()?;
-        let ustart = i;
-        while i < b.len() && !(b[i].is_ascii_digit() || b[i] == b'.') {
-            i += 1;
-        }
-        let unit = match &s[ustart..i] {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            "d" => 86400e9,
-            "w" => 7.0 * 86400e9,
-            "y" => 365.0 * 86400e9,
-            _ => return None,
-        };
-        total += num * unit;
-    }
-    if total > i64::MAX as f64 {
-        return None;
-    }
-    Some(total as i64)
-}
-
 /// A time given on the command line: RFC 3339 (`2026-05-06T10:00:00Z`), a
 /// date (`2026-05-06`), epoch seconds, or a duration before `now` (`6h`).
 pub fn parse_cli_time(s: &str, now_ns: i64) -> Result<i64, String> {
@@ -536,8 +497,13 @@ pub fn parse_cli_time(s: &str, now_ns: i64) -> Result<i64, String> {
             return Ok(ns);
         }
     }
-    if let Some(d) = parse_duration(t.trim_start_matches('-')) {
-        return Ok(now_ns - d);
+    // A bare number is epoch seconds, never a duration (a duration needs a
+    // unit; LogQL's one exception, "0", stays the epoch).
+    let ago = t.trim_start_matches('-');
+    if !ago.bytes().all(|c| c.is_ascii_digit() || c == b'.') {
+        if let Ok(d) = crate::units::parse_duration(ago) {
+            return Ok(now_ns - d);
+        }
     }
     if t.bytes().all(|c| c.is_ascii_digit() || c == b'.') {
         if let Some(ns) = parse_epoch(t.as_bytes()) {
@@ -833,16 +799,6 @@ mod tests {
     }
 
     #[test]
-    fn durations() {
-        assert_eq!(parse_duration("5m"), Some(300 * NANOS_PER_SEC));
-        assert_eq!(parse_duration("1h30m"), Some(5400 * NANOS_PER_SEC));
-        assert_eq!(parse_duration("250ms"), Some(250_000_000));
-        assert_eq!(parse_duration("1.5s"), Some(1_500_000_000));
-        assert_eq!(parse_duration("x"), None);
-        assert_eq!(parse_duration("5"), None);
-    }
-
-    #[test]
     fn cli_times() {
         let now = chrono_ns("2026-05-06T12:00:00Z");
         assert_eq!(
@@ -854,6 +810,18 @@ mod tests {
             Ok(chrono_ns("2026-05-06T00:00:00Z"))
         );
         assert!(parse_cli_time("yesterday", now).is_err());
+        // durations ago read as LogQL reads them (units::parse_duration)
+        assert_eq!(
+            parse_cli_time("1.5h", now),
+            Ok(chrono_ns("2026-05-06T10:30:00Z"))
+        );
+        assert_eq!(
+            parse_cli_time("-2d", now),
+            Ok(chrono_ns("2026-05-04T12:00:00Z"))
+        );
+        // a bare number is epoch seconds, "0" included
+        assert_eq!(parse_cli_time("0", now), Ok(0));
+        assert!(parse_cli_time("-0", now).is_err());
     }
 }
 

@@ -202,33 +202,9 @@ fn parse_seed(s: &str) -> Result<u64, String> {
     r.map_err(|_| format!("invalid --seed value: {s}"))
 }
 
+/// `--bytes`: a size as every nagare flag reads one (`nagare::units::parse_size`).
 fn parse_size(s: &str) -> Result<u64, String> {
-    let err = || format!("invalid --bytes value: {s}");
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, suffix) = t.split_at(split);
-    if num.is_empty() {
-        return Err(err());
-    }
-    let mult: u64 = match suffix.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" => 1_000,
-        "m" | "mb" => 1_000_000,
-        "g" | "gb" => 1_000_000_000,
-        "ki" | "kib" => 1 << 10,
-        "mi" | "mib" => 1 << 20,
-        "gi" | "gib" => 1 << 30,
-        _ => return Err(err()),
-    };
-    if num.contains('.') {
-        let f: f64 = num.parse().map_err(|_| err())?;
-        Ok((f * mult as f64).round() as u64)
-    } else {
-        let n: u64 = num.parse().map_err(|_| err())?;
-        n.checked_mul(mult).ok_or_else(err)
-    }
+    nagare::units::parse_size(s).map_err(|_| format!("invalid --bytes value: {s}"))
 }
 
 // ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@
 //! the field the metrics latency role reads first.
 
 use crate::decode::clf::seconds_text_to_ms;
-use crate::logql::label_filter::parse_bytes;
+use crate::units::humanize_bytes_f64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldType {
@@ -103,7 +103,7 @@ impl FieldType {
                 latency.push_str(text);
             }
             FieldType::Bytes => {
-                let b = parse_bytes(text).map_err(|_| "not a size")?;
+                let b = humanize_bytes_f64(text).map_err(|_| "not a size")?;
                 use std::fmt::Write as _;
                 if b.fract() == 0.0 && b.abs() < 9.0e15 {
                     let _ = write!(out, "{}", b as i64);

@@ -5,7 +5,7 @@
 use std::fmt::{self, Display, Formatter, Write as _};
 
 use super::ast::*;
-use super::parser::{range_op_name, vector_op_name};
+use super::syntax::{range_op_name, vector_op_name};
 
 /// A readable, indented plan of the query: one line per stage for log
 /// queries, a tree for metric queries.
@@ -675,7 +675,7 @@ impl Display for LabelReplace {
 
 #[cfg(test)]
 mod tests {
-    use super::super::parser::parse;
+    use super::super::syntax::parse;
     use super::*;
 
     fn plan(q: &str) -> String {

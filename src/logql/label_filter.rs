@@ -13,6 +13,7 @@ use regex::Regex;
 use super::ast::{CmpOp, LabelFilter, MatchOp};
 use super::ip::IpPattern;
 use super::CompileError;
+use crate::units::{go_duration_seconds, humanize_bytes_f64};
 
 pub const LABEL_FILTER_ERR: &str = "LabelFilterErr";
 
@@ -194,8 +195,8 @@ impl LabelFilterExec {
                 };
                 let parsed = match kind {
                     Kind::Number => parse_number(v),
-                    Kind::Duration => parse_go_duration(v),
-                    Kind::Bytes => parse_bytes(v),
+                    Kind::Duration => go_duration_seconds(v),
+                    Kind::Bytes => humanize_bytes_f64(v),
                 };
                 match parsed {
                     Ok(x) => op.holds(x, *value),
@@ -214,79 +215,6 @@ pub fn parse_number(v: &str) -> Result<f64, String> {
     let t = v;
     t.parse::<f64>()
         .map_err(|_| format!("strconv.ParseFloat: parsing {v:?}: invalid syntax"))
-}
-
-/// A label value as Go's `time.ParseDuration` reads it (`1.5s`, `250ms`,
-/// `1h2m`, `0`), in seconds.
-pub fn parse_go_duration(v: &str) -> Result<f64, String> {
-    let err = || format!("time: invalid duration {v:?}");
-    let (neg, s) = match v.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, v.strip_prefix('+').unwrap_or(v)),
-    };
-    if s == "0" {
-        return Ok(0.0);
-    }
-    if s.is_empty() {
-        return Err(err());
-    }
-    let b = s.as_bytes();
-    let mut i = 0;
-    let mut total = 0.0;
-    while i < b.len() {
-        let start = i;
-        while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.') {
-            i += 1;
-        }
-        if start == i {
-            return Err(err());
-        }
-        let n: f64 = s[start..i].parse().map_err(|_| err())?;
-        let us = i;
-        while i < b.len() && !(b[i].is_ascii_digit() || b[i] == b'.') {
-            i += 1;
-        }
-        let unit = match &s[us..i] {
-            "ns" => 1e-9,
-            "us" | "µs" | "μs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(err()),
-        };
-        total += n * unit;
-    }
-    Ok(if neg { -total } else { total })
-}
-
-/// A label value as go-humanize's `ParseBytes` reads it (`42 MB`, `1.5KiB`,
-/// `1024`), in bytes.
-pub fn parse_bytes(v: &str) -> Result<f64, String> {
-    let err = || format!("strconv.ParseFloat: parsing {v:?}: invalid syntax");
-    let s = v.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ','))
-        .unwrap_or(s.len());
-    let num: f64 = s[..split].replace(',', "").parse().map_err(|_| err())?;
-    let unit = s[split..].trim().to_ascii_lowercase();
-    let mult = match unit.as_str() {
-        "" | "b" => 1.0,
-        "k" | "kb" => 1e3,
-        "ki" | "kib" => 1024.0,
-        "m" | "mb" => 1e6,
-        "mi" | "mib" => 1024.0f64.powi(2),
-        "g" | "gb" => 1e9,
-        "gi" | "gib" => 1024.0f64.powi(3),
-        "t" | "tb" => 1e12,
-        "ti" | "tib" => 1024.0f64.powi(4),
-        "p" | "pb" => 1e15,
-        "pi" | "pib" => 1024.0f64.powi(5),
-        "e" | "eb" => 1e18,
-        "ei" | "eib" => 1024.0f64.powi(6),
-        _ => return Err(format!("unhandled size name: {unit}")),
-    };
-    Ok(num * mult)
 }
 
 #[cfg(test)]
@@ -426,17 +354,5 @@ mod tests {
             err: None,
         };
         assert!(f.eval(&mut s));
-    }
-
-    #[test]
-    fn units() {
-        assert_eq!(parse_go_duration("1.5s"), Ok(1.5));
-        assert_eq!(parse_go_duration("1h2m"), Ok(3720.0));
-        assert_eq!(parse_go_duration("250ms"), Ok(0.25));
-        assert!(parse_go_duration("12").is_err());
-        assert_eq!(parse_bytes("42 MB"), Ok(42e6));
-        assert_eq!(parse_bytes("1KiB"), Ok(1024.0));
-        assert_eq!(parse_bytes("1024"), Ok(1024.0));
-        assert!(parse_bytes("x").is_err());
     }
 }

@@ -1,6 +1,7 @@
 //! LogQL: the syntax tree, the parser, and the compiled log pipeline.
 //!
-//! `parse` turns text into an [`ast::Expr`]; [`pipeline::CompiledQuery`]
+//! [`parse`] ([`syntax`]: lexer and grammar) turns text into an
+//! [`ast::Expr`]; [`pipeline::CompiledQuery`]
 //! compiles a log query into executable stages; [`pipeline::Exec`] runs them
 //! line by line with reused buffers, one batch at a time
 //! ([`pipeline::Exec::run_batch`], the record loop every command shares).
@@ -20,17 +21,17 @@ pub mod label_filter;
 pub mod line_filter;
 pub mod log_query;
 pub mod metric_query;
-pub mod parser;
-pub mod parsers;
+pub mod parser_stages;
 pub mod pattern;
 pub mod pipeline;
 pub mod plan;
 pub mod result;
 pub mod sample;
+pub mod syntax;
 pub mod template;
 
 pub use error::QueryError;
-pub use parser::parse;
+pub use syntax::parse;
 
 /// A query that parses but cannot be compiled (bad regex, bad template,
 /// unsupported construct); `pos` is a byte offset into the query.

@@ -11,7 +11,7 @@ use memchr::memmem::Finder;
 use super::ast::{LabelFormatOp, LabelSelectorItem, LogExpr, Parser, Stage};
 use super::label_filter::{FilterState, LabelFilterExec, StrMatch};
 use super::line_filter::LineFilterExec;
-use super::parsers::{self, ParserExec};
+use super::parser_stages::{self, ParserExec};
 use super::template::{Template, TemplateData};
 use super::CompileError;
 use crate::batch::Batch;
@@ -296,7 +296,7 @@ pub struct Exec<'q> {
     /// `drop`, `keep` or `label_format`), which is then the whole label set.
     materialized: bool,
     ts: i64,
-    scratch: parsers::Scratch,
+    scratch: parser_stages::Scratch,
     render: String,
     pub stats: Stats,
     time_range: Option<(i64, i64)>,
@@ -435,7 +435,7 @@ impl<'q> Exec<'q> {
             replaced: false,
             materialized: false,
             ts: 0,
-            scratch: parsers::Scratch::default(),
+            scratch: parser_stages::Scratch::default(),
             render: String::new(),
             stats: Stats::default(),
             time_range,
@@ -708,13 +708,13 @@ impl<'q> Exec<'q> {
                     &mut self.dec.fields,
                 );
                 match out {
-                    parsers::Outcome::Ok => {}
-                    parsers::Outcome::Error(e, details) => {
+                    parser_stages::Outcome::Ok => {}
+                    parser_stages::Outcome::Error(e, details) => {
                         self.err = Some(e);
                         self.err_details.clear();
                         self.err_details.push_str(&details);
                     }
-                    parsers::Outcome::ReplaceLine(new_line) => {
+                    parser_stages::Outcome::ReplaceLine(new_line) => {
                         self.line_buf = new_line;
                         self.replaced = true;
                     }

@@ -17,10 +17,11 @@ use std::collections::HashMap;
 use super::ast::{Grouping, LogExpr, RangeAggregation, Stage, Unwrap, UnwrapConversion};
 use super::eval::{self, LabelSet};
 use super::label_buf::LabelBuf;
-use super::label_filter::{parse_bytes, parse_go_duration, FilterState, LabelFilterExec};
+use super::label_filter::{FilterState, LabelFilterExec};
 use super::pipeline::{CompileOptions, CompiledQuery, Exec, Record};
 use super::CompileError;
 use crate::batch::Batch;
+use crate::units::{go_duration_seconds, humanize_bytes_f64};
 
 /// A batch's samples of one range aggregation, grouped by series, so a
 /// label set is kept once per series rather than once per sample.
@@ -300,8 +301,8 @@ pub fn convert(raw: &str, conversion: UnwrapConversion) -> Result<f64, String> {
         UnwrapConversion::None => raw
             .parse::<f64>()
             .map_err(|_| format!("strconv.ParseFloat: parsing {raw:?}: invalid syntax")),
-        UnwrapConversion::Duration | UnwrapConversion::DurationSeconds => parse_go_duration(raw),
-        UnwrapConversion::Bytes => parse_bytes(raw),
+        UnwrapConversion::Duration | UnwrapConversion::DurationSeconds => go_duration_seconds(raw),
+        UnwrapConversion::Bytes => humanize_bytes_f64(raw),
     }
 }
 

@@ -56,9 +56,9 @@ pub struct BurstSpecError {
 }
 
 impl BurstSpec {
-    /// Parses `MIN/GAP`: `MIN` a positive integer, `GAP` a duration made of one or more
-    /// `<integer><unit>` parts with units `ns`, `us` (or `µs`), `ms`, `s`, `m`, `h`, `d`,
-    /// e.g. `5m`, `90s`, `1m30s`, `0s`. Surrounding whitespace is ignored.
+    /// Parses `MIN/GAP`: `MIN` a positive integer, `GAP` a duration as LogQL writes
+    /// one (units `ns`, `us` (or `µs`), `ms`, `s`, `m`, `h`, `d`, `w`, `y`), e.g. `5m`,
+    /// `90s`, `1m30s`, `1.5h`, `0s`. Surrounding whitespace is ignored.
     pub fn parse(spec: &str) -> Result<BurstSpec, BurstSpecError> {
         let err = |reason: &str| BurstSpecError {
             spec: spec.to_string(),
@@ -87,7 +87,7 @@ impl BurstSpec {
         if gap.is_empty() {
             return Err(err("missing gap after '/'"));
         }
-        let max_gap_ns = parse_duration_ns(gap).map_err(|r| err(&r))?;
+        let max_gap_ns = parse_gap_ns(gap).map_err(|r| err(&r))?;
         Ok(BurstSpec {
             min_count,
             max_gap_ns,
@@ -102,48 +102,24 @@ impl std::str::FromStr for BurstSpec {
     }
 }
 
-/// `5m`, `1m30s`, `250ms` → nanoseconds. Units are required (a bare `300` is ambiguous).
-fn parse_duration_ns(s: &str) -> Result<i64, String> {
-    let mut total: i64 = 0;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return Err(format!(
-                "gap {s:?} is not a duration (use a number and a unit: ns, us, ms, s, m, h, d)"
-            ));
-        }
-        let value: i64 = rest[..digits]
-            .parse()
-            .map_err(|_| format!("gap {s:?} is too large"))?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .char_indices()
-            .find(|(_, c)| c.is_ascii_digit())
-            .map_or(rest.len(), |(i, _)| i);
-        let unit = &rest[..unit_len];
-        rest = &rest[unit_len..];
-        let scale: i64 = match unit {
-            "ns" => 1,
-            "us" | "µs" => 1_000,
-            "ms" => 1_000_000,
-            "s" => 1_000_000_000,
-            "m" => 60 * 1_000_000_000,
-            "h" => 3_600 * 1_000_000_000,
-            "d" => 86_400 * 1_000_000_000,
-            "" => return Err(format!("gap {s:?} needs a unit (ns, us, ms, s, m, h, d)")),
-            other => {
-                return Err(format!(
-                    "gap {s:?} has unknown unit {other:?} (use ns, us, ms, s, m, h, d)"
-                ))
-            }
-        };
-        total = value
-            .checked_mul(scale)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(|| format!("gap {s:?} is too large"))?;
+/// The gap as LogQL reads a duration ([`crate::units::parse_duration`]:
+/// `5m`, `1m30s`, `1.5h`, `2d`), in nanoseconds, with the failure said in
+/// terms of the spec. Units are required (a bare `300` is ambiguous) and a
+/// negative gap means nothing.
+fn parse_gap_ns(s: &str) -> Result<i64, String> {
+    use crate::units::DurationErrorKind as K;
+    const UNITS: &str = "ns, us, ms, s, m, h, d, w, y";
+    let not_a_duration =
+        || format!("gap {s:?} is not a duration (use a number and a unit: {UNITS})");
+    if s.starts_with(['-', '+']) {
+        return Err(not_a_duration());
     }
-    Ok(total)
+    crate::units::parse_duration(s).map_err(|e| match e.kind() {
+        K::Syntax => not_a_duration(),
+        K::MissingUnit => format!("gap {s:?} needs a unit ({UNITS})"),
+        K::UnknownUnit(u) => format!("gap {s:?} has unknown unit {u:?} (use {UNITS})"),
+        K::OutOfRange => format!("gap {s:?} is too large"),
+    })
 }
 
 /// One burst: first and last event time, event count, and the distinct routes hit.
@@ -335,6 +311,12 @@ mod tests {
         assert_eq!(BurstSpec::parse("2/7µs").unwrap().max_gap_ns, 7_000);
         assert_eq!(BurstSpec::parse("2/9ns").unwrap().max_gap_ns, 9);
         assert_eq!(BurstSpec::parse("1/0s").unwrap().max_gap_ns, 0);
+        // LogQL's durations: fractions as Go reads them, weeks as Prometheus
+        assert_eq!(BurstSpec::parse("3/1.5h").unwrap().max_gap_ns, 90 * MIN);
+        assert_eq!(
+            BurstSpec::parse("3/1w").unwrap().max_gap_ns,
+            7 * 24 * 60 * MIN
+        );
         assert_eq!("4/2m".parse::<BurstSpec>().unwrap().min_count, 4);
     }
 
@@ -355,6 +337,7 @@ mod tests {
             ("3/5m/2", "unknown unit \"m/\""),
             ("99999999999999999999/5m", "too large"),
             ("3/999999999999d", "too large"),
+            ("3/1.5d", "unknown unit \"d\""),
         ];
         for (spec, want) in cases {
             let e = BurstSpec::parse(spec).expect_err(spec).to_string();

@@ -7,7 +7,7 @@
 
 use super::super::value::shortest_digits;
 use super::{i, s, to_float64, to_int64, Ctx, Value};
-use crate::logql::label_filter::{parse_bytes, parse_go_duration};
+use crate::units::{go_duration_seconds, humanize_bytes_f64};
 
 type R<'a> = Result<Value<'a>, String>;
 
@@ -15,11 +15,11 @@ const DIV_ZERO: &str = "runtime error: integer divide by zero";
 
 pub fn bytes<'a>(_: &Ctx<'a>, a: Vec<Value<'a>>) -> R<'a> {
     // go-humanize returns a uint64: the byte count is whole.
-    Ok(Value::Float(parse_bytes(s(&a[0]))?.trunc()))
+    Ok(Value::Float(humanize_bytes_f64(s(&a[0]))?.trunc()))
 }
 
 pub fn duration<'a>(_: &Ctx<'a>, a: Vec<Value<'a>>) -> R<'a> {
-    Ok(Value::Float(parse_go_duration(s(&a[0]))?))
+    Ok(Value::Float(go_duration_seconds(s(&a[0]))?))
 }
 
 pub fn to_int<'a>(_: &Ctx<'a>, a: Vec<Value<'a>>) -> R<'a> {

@@ -3,6 +3,9 @@
 //! `logfmt` set `__error__` as Loki does when the line is not in their
 //! format (`logfmt` only with `--strict`, since by default Loki's logfmt
 //! parser skips what it cannot read).
+//!
+//! These are stages of a compiled pipeline that run on every line; the
+//! parser of the query text itself is [`super::syntax`].
 
 use regex::bytes::Regex;
 
