@@ -9,14 +9,11 @@ use std::time::{Duration, Instant};
 
 use super::{exit_status, say, InputOptions, EXIT_INPUT, EXIT_USAGE};
 use crate::batch::Batch;
-use crate::decode::{self, Format};
 use crate::engine;
-use crate::logql::ast::LogExpr;
-use crate::logql::pipeline::{CompileOptions, CompiledQuery, Exec};
-use crate::metrics::aggregate::{ChunkAgg, MetricsConfig, Observer, Totals};
-use crate::metrics::exposition::{write_text, MetricFamily};
+use crate::metrics::aggregate::{MetricsConfig, Totals};
+use crate::metrics::derive::{exposition, DerivePlan};
 use crate::metrics::prom::QuerySeries;
-use crate::metrics::report::{counters_json, json_report, table_report, QueryDisplay};
+use crate::metrics::report::{table_report, write_json, QueryDisplay};
 use crate::metrics::rules::CounterDef;
 use crate::sink::pushgateway::{push, PushOptions};
 use crate::sink::server::MetricsServer;
@@ -56,104 +53,13 @@ pub struct MetricsOptions {
     pub engine: InputOptions,
 }
 
-/// A worker's reusable state.
-struct WorkerState<'q> {
-    /// The report's own pipeline: no stages, so it selects every line and
-    /// decodes the fields the roles and rules read.
-    exec: Exec<'q>,
-    obs: Observer,
-    /// One executor per rule counter, run on what `exec` decoded.
-    rules: Vec<Exec<'q>>,
-}
-
-/// Turns a batch of lines into its contribution.
-fn observe_batch(
-    batch: &Batch,
-    cfg: &MetricsConfig,
-    state: &mut WorkerState<'_>,
-    counters: &[CounterDef],
-    max_line: usize,
-) -> ChunkAgg {
-    let WorkerState { exec, obs, rules } = state;
-    let mut chunk = ChunkAgg::default();
-    let arrival = batch.arrival_ns;
-    let raw_query_field = matches!(batch.input.format, Format::Nginx | Format::Apache);
-    exec.run_batch(batch, max_line, |s| {
-        let record = s.exec.decoded_ok();
-        let dec = &mut s.exec.dec;
-        let app_line = dec.line(s.raw);
-        obs.observe(
-            &mut chunk,
-            cfg,
-            &dec.fields,
-            app_line,
-            dec.ts,
-            arrival,
-            record,
-            raw_query_field,
-        );
-        if !record {
-            return;
-        }
-        for (i, (rule, def)) in rules.iter_mut().zip(counters).enumerate() {
-            let values = rule.process_decoded(s.input, s.raw, dec, arrival, |exec| {
-                def.labels
-                    .iter()
-                    .map(|l| {
-                        let v = exec.label(s.input, l).unwrap_or("");
-                        crate::metrics::normalize::truncate_label(v, 64).to_string()
-                    })
-                    .collect::<Vec<String>>()
-            });
-            if let Some(values) = values {
-                let window = cfg.window_of(dec.ts.unwrap_or(arrival));
-                if let Some(agg) = chunk.windows.get_mut(&window) {
-                    agg.count_rule(i, values);
-                }
-            }
-        }
-    });
-    chunk
-}
-
-fn render_prom(
-    series: &mut QuerySeries,
-    totals: &Totals,
-    cfg: &MetricsConfig,
-    disp: &QueryDisplay,
-    prefix: &str,
-    counters: &[CounterDef],
-) -> String {
-    let fams: Vec<MetricFamily> = series.families(&totals.all, cfg, disp, counters);
-    let mut out = String::new();
-    write_text(&fams, prefix, &mut out);
-    out
-}
-
 pub fn run(opts: MetricsOptions) -> i32 {
     let cfg = Arc::new(opts.config.clone());
     let counters = Arc::new(opts.counters);
-    let mut names = cfg.roles.all_names();
-    names.extend(crate::metrics::rules::wanted_fields(&counters));
-    names.extend(decode::TIME_FIELDS.iter().map(|s| s.to_string()));
-    let report_query = match CompiledQuery::compile(
-        &LogExpr {
-            matchers: Vec::new(),
-            selector_written: false,
-            stages: Vec::new(),
-        },
-        CompileOptions {
-            need_ts: true,
-            raw_values: true,
-            ..Default::default()
-        },
-    ) {
-        Ok(mut q) => {
-            q.want_also(&names);
-            q
-        }
+    let plan = match DerivePlan::new(cfg.clone(), counters.clone(), opts.engine.read.max_line) {
+        Ok(p) => p,
         Err(e) => {
-            say(&e.message);
+            say(&e);
             return EXIT_USAGE;
         }
     };
@@ -171,7 +77,7 @@ pub fn run(opts: MetricsOptions) -> i32 {
         move || -> String {
             let t = totals.lock().unwrap_or_else(|e| e.into_inner());
             let mut s = series.lock().unwrap_or_else(|e| e.into_inner());
-            render_prom(&mut s, &t, &cfg, &disp, &prefix, &counters)
+            exposition(&mut s, &t, &cfg, &disp, &prefix, &counters)
         }
     };
 
@@ -233,21 +139,9 @@ pub fn run(opts: MetricsOptions) -> i32 {
         _ => None,
     };
 
-    let cfg_w = cfg.clone();
-    let report_query = &report_query;
-    let counters_ref: &[CounterDef] = &counters;
-    let max_line = opts.engine.read.max_line;
-    let make_worker = move || {
-        let cfg = cfg_w.clone();
-        let mut state = WorkerState {
-            exec: Exec::new(report_query, None),
-            obs: Observer::default(),
-            rules: counters_ref
-                .iter()
-                .map(|c| Exec::new(&c.query, None))
-                .collect(),
-        };
-        move |batch: &Batch| observe_batch(batch, &cfg, &mut state, counters_ref, max_line)
+    let make_worker = || {
+        let mut w = plan.worker();
+        move |batch: &Batch| w.batch(batch)
     };
     let every_input = Arc::new(|_: &crate::record::Labels| true);
     let summary = opts.engine.engine(&opts.inputs).run(
@@ -267,26 +161,7 @@ pub fn run(opts: MetricsOptions) -> i32 {
     let stdout = io::stdout();
     let mut w = io::BufWriter::new(stdout.lock());
     let written = match opts.output {
-        MetricsOutput::Json => {
-            if cfg.window_ns.is_some() {
-                let w_ns = cfg.window_ns.unwrap_or(0);
-                let mut r = Ok(());
-                for (start, agg) in &t.windows {
-                    let mut doc = json_report(agg, &cfg, &disp);
-                    doc["counters"] = counters_json(agg, &counters);
-                    doc["window"] = serde_json::json!({
-                        "start": crate::time::format_rfc3339_digits(*start, t.all.ts_digits),
-                        "end": crate::time::format_rfc3339_digits(start + w_ns, t.all.ts_digits),
-                    });
-                    r = r.and_then(|_| writeln!(w, "{doc}"));
-                }
-                r
-            } else {
-                let mut doc = json_report(&t.all, &cfg, &disp);
-                doc["counters"] = counters_json(&t.all, &counters);
-                writeln!(w, "{doc}")
-            }
-        }
+        MetricsOutput::Json => write_json(&mut w, &t, &cfg, &disp, &counters),
         MetricsOutput::Table => {
             let color = io::stdout().is_terminal();
             write!(w, "{}", table_report(&t.all, &cfg, &disp, color))
@@ -296,7 +171,7 @@ pub fn run(opts: MetricsOptions) -> i32 {
             write!(
                 w,
                 "{}",
-                render_prom(&mut s, &t, &cfg, &disp, &prefix, &counters)
+                exposition(&mut s, &t, &cfg, &disp, &prefix, &counters)
             )
         }
     };

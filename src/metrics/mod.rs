@@ -13,6 +13,7 @@
 pub mod aggregate;
 pub mod bursts;
 pub mod catalog;
+pub mod derive;
 pub mod exposition;
 pub mod normalize;
 pub mod prom;

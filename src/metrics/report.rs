@@ -328,3 +328,34 @@ pub fn table_report(agg: &Agg, cfg: &MetricsConfig, disp: &QueryDisplay, color: 
     }
     o
 }
+
+/// Writes the JSON report: one document for the whole run, or with
+/// `--window` one document per window of event time (NDJSON), each with
+/// its window's bounds and the rule counters.
+pub fn write_json(
+    w: &mut impl std::io::Write,
+    t: &super::aggregate::Totals,
+    cfg: &MetricsConfig,
+    disp: &QueryDisplay,
+    counters: &[super::rules::CounterDef],
+) -> std::io::Result<()> {
+    match cfg.window_ns {
+        Some(w_ns) => {
+            for (start, agg) in &t.windows {
+                let mut doc = json_report(agg, cfg, disp);
+                doc["counters"] = counters_json(agg, counters);
+                doc["window"] = serde_json::json!({
+                    "start": crate::time::format_rfc3339_digits(*start, t.all.ts_digits),
+                    "end": crate::time::format_rfc3339_digits(start + w_ns, t.all.ts_digits),
+                });
+                writeln!(w, "{doc}")?;
+            }
+            Ok(())
+        }
+        None => {
+            let mut doc = json_report(&t.all, cfg, disp);
+            doc["counters"] = counters_json(&t.all, counters);
+            writeln!(w, "{doc}")
+        }
+    }
+}
