@@ -43,7 +43,7 @@ one() {
 }
 # median of "ns rss" lines: prints "seconds rss_mb"
 median() {
-  sort -n | awk '{ t[NR] = $1; m[NR] = $2 } END { i = int((NR + 1) / 2); printf "%.3f %d", t[i] / 1e9, m[i] / 1024 }'
+  sort -n | awk '{ t[NR] = $1; m[NR] = $2 } END { i = int((NR + 1) / 2); printf "%.3f %d\n", t[i] / 1e9, m[i] / 1024 }'
 }
 compare() { # name, then nagare's arguments
   local name=$1; shift

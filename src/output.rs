@@ -68,6 +68,23 @@ fn escape_json_into(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(&b[plain..]);
 }
 
+/// Appends a JSON object of string pairs, in the order given.
+pub fn write_json_object<'a>(
+    out: &mut Vec<u8>,
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) {
+    out.push(b'{');
+    for (i, (n, v)) in pairs.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_json_str(out, n.as_bytes());
+        out.push(b':');
+        write_json_str(out, v.as_bytes());
+    }
+    out.push(b'}');
+}
+
 /// Appends one selected record in the chosen shape, with a newline.
 pub fn write_record(mode: LineOutput, record: &Record<'_>, out: &mut Vec<u8>) {
     match mode {
@@ -80,16 +97,9 @@ pub fn write_record(mode: LineOutput, record: &Record<'_>, out: &mut Vec<u8>) {
             record.for_each_label(|n, v| labels.push((n, v)));
             labels.sort_by(|a, b| a.0.cmp(b.0));
             labels.dedup_by(|a, b| a.0 == b.0);
-            out.extend_from_slice(b"{\"labels\":{");
-            for (i, (n, v)) in labels.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_json_str(out, n.as_bytes());
-                out.push(b':');
-                write_json_str(out, v.as_bytes());
-            }
-            out.extend_from_slice(b"},\"line\":");
+            out.extend_from_slice(b"{\"labels\":");
+            write_json_object(out, labels);
+            out.extend_from_slice(b",\"line\":");
             write_json_str(out, record.line());
             out.extend_from_slice(b",\"timestamp\":\"");
             out.extend_from_slice(crate::time::format_rfc3339_nano(record.timestamp()).as_bytes());

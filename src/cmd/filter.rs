@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use super::{exit_status, report_query_error, say, InputOptions, EXIT_INPUT, EXIT_OK, EXIT_USAGE};
 use crate::batch::Batch;
-use crate::engine;
 use crate::framing;
 use crate::logql::ast::Expr;
 use crate::logql::parse;
@@ -105,9 +104,9 @@ pub fn run(opts: FilterOptions) -> i32 {
     let mut total = Stats::default();
     let mut write_failed: Option<io::Error> = None;
     let mut pipe_closed = false;
-    let filter = Arc::new(|labels: &Labels| matchers_select(&q.matchers, labels));
-    let summary = opts.engine.engine(&opts.inputs).run(
-        opts.engine.sources(&opts.inputs, filter),
+    let summary = opts.engine.run(
+        &opts.inputs,
+        Arc::new(|labels: &Labels| matchers_select(&q.matchers, labels)),
         &make_worker,
         |o| {
             let (out, idle) = (o.out, o.idle);
@@ -137,7 +136,6 @@ pub fn run(opts: FilterOptions) -> i32 {
                 }
             }
         },
-        &mut engine::no_progress,
     );
     if pipe_closed {
         return EXIT_OK;

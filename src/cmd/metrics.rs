@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use super::{exit_status, say, InputOptions, EXIT_INPUT, EXIT_USAGE};
 use crate::batch::Batch;
-use crate::engine;
 use crate::metrics::aggregate::{MetricsConfig, Totals};
 use crate::metrics::derive::{exposition, DerivePlan};
 use crate::metrics::prom::QuerySeries;
@@ -143,9 +142,9 @@ pub fn run(opts: MetricsOptions) -> i32 {
         let mut w = plan.worker();
         move |batch: &Batch| w.batch(batch)
     };
-    let every_input = Arc::new(|_: &crate::record::Labels| true);
-    let summary = opts.engine.engine(&opts.inputs).run(
-        opts.engine.sources(&opts.inputs, every_input),
+    let summary = opts.engine.run(
+        &opts.inputs,
+        Arc::new(|_: &crate::record::Labels| true),
         &make_worker,
         |o| {
             totals
@@ -154,7 +153,6 @@ pub fn run(opts: MetricsOptions) -> i32 {
                 .add_chunk(&o.out, &cfg);
             ControlFlow::Continue(())
         },
-        &mut engine::no_progress,
     );
 
     let t = totals.lock().unwrap_or_else(|e| e.into_inner());

@@ -11,8 +11,10 @@ pub mod query;
 
 use std::fmt::Display;
 
-use crate::batch::BatchSource;
-use crate::engine::{Engine, Summary};
+use std::ops::ControlFlow;
+
+use crate::batch::{Batch, BatchSource};
+use crate::engine::{Engine, Output, Summary};
 use crate::logql::QueryError;
 use crate::source::files::InputFilter;
 use crate::source::{FileSource, InputSpec, ReadOptions};
@@ -39,6 +41,28 @@ impl InputOptions {
             threads: self.threads,
             streaming: self.read.follow.is_some() || inputs.contains(&InputSpec::Stdin),
         }
+    }
+
+    /// Reads `inputs` (skipping those `filter` rules out) with the engine:
+    /// `make_worker`'s workers over every batch, `consume` in read order.
+    /// The command line keeps no checkpoints.
+    pub fn run<'a, W, O>(
+        &self,
+        inputs: &[InputSpec],
+        filter: InputFilter<'a>,
+        make_worker: &(dyn Fn() -> W + Sync),
+        consume: impl FnMut(Output<O>) -> ControlFlow<()>,
+    ) -> Summary
+    where
+        W: FnMut(&Batch) -> O,
+        O: Send,
+    {
+        self.engine(inputs).run(
+            self.sources(inputs, filter),
+            make_worker,
+            consume,
+            &mut crate::engine::no_progress,
+        )
     }
 
     /// The sources that read `inputs`, skipping those `filter` rules out.

@@ -9,7 +9,7 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use super::{exit_status, report_query_error, say, InputOptions, EXIT_INPUT, EXIT_OK, EXIT_USAGE};
-use crate::engine;
+use crate::batch::Batch;
 use crate::logql::ast::{Expr, LogExpr, MetricExpr};
 use crate::logql::log_query::{LogQueryPlan, Newest};
 use crate::logql::metric_query::{MetricParams, MetricPlan, MetricQueryError};
@@ -56,17 +56,15 @@ fn run_metric(m: &MetricExpr, opts: &QueryOptions) -> i32 {
     let mut collector = plan.collector();
     let summary = {
         let plan = &plan;
-        let filter = Arc::new(move |l: &Labels| plan.selects_input(l));
-        let sources = opts.engine.sources(&opts.inputs, filter);
         let make_worker = || {
             let mut w = plan.worker();
-            move |b: &crate::batch::Batch| w.batch(b)
+            move |b: &Batch| w.batch(b)
         };
-        opts.engine.engine(&opts.inputs).run(
-            sources,
+        opts.engine.run(
+            &opts.inputs,
+            Arc::new(move |l: &Labels| plan.selects_input(l)),
             &make_worker,
             |o| collector.absorb(o.out),
-            &mut engine::no_progress,
         )
     };
     let stdout = io::stdout();
@@ -108,20 +106,18 @@ fn run_log(log: &LogExpr, opts: &QueryOptions) -> i32 {
     let mut newest = Newest::new(opts.limit, opts.forward);
     let summary = {
         let plan = &plan;
-        let filter = Arc::new(move |l: &Labels| matchers_select(&plan.query().matchers, l));
-        let sources = opts.engine.sources(&opts.inputs, filter);
         let make_worker = || {
             let mut w = plan.worker();
-            move |b: &crate::batch::Batch| w.batch(b)
+            move |b: &Batch| w.batch(b)
         };
-        opts.engine.engine(&opts.inputs).run(
-            sources,
+        opts.engine.run(
+            &opts.inputs,
+            Arc::new(move |l: &Labels| matchers_select(&plan.query().matchers, l)),
             &make_worker,
             |o| {
                 newest.absorb(o.out);
                 ControlFlow::Continue(())
             },
-            &mut engine::no_progress,
         )
     };
     let mut w = io::BufWriter::new(io::stdout().lock());

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use super::ast::{MetricExpr, RangeAggregation};
 use super::eval::{self, LabelSet, RangeData, Value};
-use crate::output::write_json_str;
+use crate::output::write_json_object;
 
 /// What `query` prints for metric queries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,16 +16,7 @@ pub enum QueryOutput {
 }
 
 fn labels_json(out: &mut Vec<u8>, labels: &LabelSet) {
-    out.push(b'{');
-    for (i, (k, v)) in labels.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        write_json_str(out, k.as_bytes());
-        out.push(b':');
-        write_json_str(out, v.as_bytes());
-    }
-    out.push(b'}');
+    write_json_object(out, labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
 }
 
 /// Unix seconds as Loki prints them: an integer when whole.
