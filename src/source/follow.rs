@@ -670,6 +670,64 @@ mod tests {
         assert_eq!(out.file_id, Some(inode(&path)));
     }
 
+    /// Offsets in the followed stream map back to the file they came
+    /// from: through a rename rotation to the new file (by the fingerprint
+    /// of its first bytes), and through copytruncate to the start again.
+    #[test]
+    fn positions_map_stream_offsets_back_to_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        fs::write(&path, b"first file, line 1\nfirst file, line 2\n").unwrap();
+        let mut o = opts(5);
+        o.idle_timeout = Some(Duration::from_millis(100));
+        let mut r = FollowReader::new(path.clone(), o);
+        let positions = r.positions();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        let mut read_all = |r: &mut FollowReader, got: &mut Vec<u8>| loop {
+            let n = r.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        };
+        read_all(&mut r, &mut got);
+        let first_len = got.len() as u64;
+        let first = InputId::of(b"first file, line 1\nfirst file, line 2\n");
+        assert_eq!(
+            positions.position(first_len),
+            Some(Position {
+                input: first,
+                offset: first_len
+            })
+        );
+        fs::rename(&path, dir.path().join("app.log.1")).unwrap();
+        fs::write(&path, b"second\n").unwrap();
+        read_all(&mut r, &mut got);
+        assert_eq!(&got[first_len as usize..], b"second\n");
+        // The boundary is the end of the first file: all of it was read.
+        assert_eq!(positions.position(first_len).unwrap().input, first);
+        assert_eq!(
+            positions.position(first_len + 7),
+            Some(Position {
+                input: InputId::of(b"second\n"),
+                offset: 7
+            })
+        );
+        assert_eq!(positions.position(3).unwrap().offset, 3);
+        // copytruncate: the same file starts again from its first byte.
+        fs::write(&path, b"3\n").unwrap();
+        read_all(&mut r, &mut got);
+        assert_eq!(&got[first_len as usize + 7..], b"3\n");
+        assert_eq!(
+            positions.position(first_len + 9),
+            Some(Position {
+                input: InputId::of(b"3\n"),
+                offset: 2
+            })
+        );
+    }
+
     #[test]
     fn rename_rotation() {
         let dir = tempfile::tempdir().unwrap();
