@@ -28,8 +28,6 @@
 //!   `nagare-corpus --bytes 300MB`): the same units as `ParseBytes`, but
 //!   whole numbers are exact (no detour through a float).
 
-use std::fmt;
-
 const NS: u64 = 1;
 const US: u64 = 1_000 * NS;
 const MS: u64 = 1_000 * US;
@@ -40,10 +38,11 @@ const DAY: u64 = 24 * HOUR;
 const WEEK: u64 = 7 * DAY;
 const YEAR: u64 = 365 * DAY;
 
-/// Why a duration did not parse; [`Display`](fmt::Display) gives the
+/// Why a duration did not parse; [`Display`](std::fmt::Display) gives the
 /// upstream function's own message (what Loki puts in `__error_details__`
 /// or in a parse error), [`kind`](Self::kind) lets a caller word its own.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
 pub struct DurationError {
     kind: DurationErrorKind,
     message: String,
@@ -70,14 +69,6 @@ impl DurationError {
         &self.kind
     }
 }
-
-impl fmt::Display for DurationError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for DurationError {}
 
 /// Loki's lexer (`lex.go` `parseDuration`): Prometheus' `model.ParseDuration`
 /// first, so the PromQL units `d`, `w`, `y` work, else Go's
