@@ -183,6 +183,15 @@ impl QueryArgs {
         };
         let start = t("--start", &self.start)?.or(t("--since", &self.since)?);
         let end = t("--end", &self.end)?;
+        // Loki refuses an end before the start (pkg/loghttp/query.go,
+        // errEndBeforeStart), with this message.
+        if let (Some(s), Some(e)) = (start, end) {
+            if e < s {
+                return Err(UsageError(
+                    "--start/--end: end timestamp must not be before or equal to start time".into(),
+                ));
+            }
+        }
         let step = match &self.step {
             Some(s) => Some(
                 crate::units::parse_duration(s)

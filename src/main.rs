@@ -57,11 +57,20 @@ fn init_tracing(verbose: u8) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(ansi)
+        // A closed stderr (`2>&1 | head`) must not turn into a panic:
+        // tracing would report the failed write with eprintln!.
+        .log_internal_errors(false)
         .fmt_fields(DefaultFields::new())
         .event_format(Messages {
             detail: Format::default().with_target(false).with_ansi(ansi),
         })
         .init();
+}
+
+/// A bad flag, said on stderr; a closed stderr is no reason to panic.
+fn usage_error(message: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "nagare: {message}");
 }
 
 fn main() {
@@ -71,21 +80,21 @@ fn main() {
         Command::Filter(args) => match args.resolve() {
             Ok(opts) => cmd::filter::run(opts),
             Err(e) => {
-                eprintln!("nagare: {}", e.0);
+                usage_error(&e.0);
                 EXIT_USAGE
             }
         },
         Command::Metrics(args) => match (*args).resolve() {
             Ok(opts) => cmd::metrics::run(opts),
             Err(e) => {
-                eprintln!("nagare: {}", e.0);
+                usage_error(&e.0);
                 EXIT_USAGE
             }
         },
         Command::Query(args) => match (*args).resolve() {
             Ok(opts) => cmd::query::run(opts),
             Err(e) => {
-                eprintln!("nagare: {}", e.0);
+                usage_error(&e.0);
                 EXIT_USAGE
             }
         },

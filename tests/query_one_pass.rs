@@ -76,9 +76,9 @@ fn stdin_gzip_and_follow_answer_as_the_file_does() {
         b"",
     );
     assert_eq!(code, 0, "{err}");
-    // 3 GETs / 2 POSTs in the hour ending at 11:00 (the data's end,
-    // aligned up to the 1h step).
-    assert_eq!(from_file, "{}\n  2026-05-06T11:00:00Z  1.5\n");
+    // 3 GETs / 2 POSTs in the hour ending at the last sample (an instant
+    // query without --end is evaluated there).
+    assert_eq!(from_file, "{}\n  2026-05-06T10:00:09Z  1.5\n");
     for (what, args, stdin) in [
         ("stdin", vec![], LOG.as_bytes()),
         ("stdin as -", vec!["-"], LOG.as_bytes()),
@@ -195,6 +195,6 @@ fn a_query_with_three_range_aggregations_takes_each_batch_once() {
     plan.finish(collector, &mut w).unwrap();
     assert_eq!(
         String::from_utf8(w.w).unwrap(),
-        "{}\n  2026-05-06T11:00:00Z  2.5\n"
+        "{}\n  2026-05-06T10:00:09Z  2.5\n"
     );
 }

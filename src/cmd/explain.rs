@@ -1,5 +1,7 @@
 //! `nagare explain QUERY`: parse, validate and print the plan.
 
+use std::io::Write;
+
 use super::{report_query_error, EXIT_OK, EXIT_USAGE};
 use crate::logql::ast::Expr;
 use crate::logql::pipeline::{CompileOptions, CompiledQuery};
@@ -20,6 +22,17 @@ pub fn run(query: &str) -> i32 {
             return EXIT_USAGE;
         }
     }
-    print!("{}", explain::explain(&expr));
-    EXIT_OK
+    // A closed pipe (`| head -1`) ends the command quietly: the plan was
+    // made, the reader wanted no more of it.
+    let mut out = std::io::stdout().lock();
+    match out
+        .write_all(explain::explain(&expr).as_bytes())
+        .and_then(|_| out.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            super::say(format!("writing output: {e}"));
+            super::EXIT_INPUT
+        }
+        _ => EXIT_OK,
+    }
 }

@@ -210,7 +210,10 @@ impl<'m> MetricPlan<'m> {
 
     /// The steps over the data's own span where a bound was not given: a
     /// bound not given covers every sample the query read, those carrying
-    /// `__error__` included, up to the first step at or after the last.
+    /// `__error__` included, up to the first step at or after the last. An
+    /// instant query without `--end` is evaluated at the last sample: a
+    /// time rounded up to the step would leave a sample at the start of
+    /// its window out.
     fn steps_over(
         &self,
         data: &RangeData,
@@ -233,7 +236,11 @@ impl<'m> MetricPlan<'m> {
             hi.div_euclid(step) * step + if hi.rem_euclid(step) == 0 { 0 } else { step }
         });
         if self.params.instant {
-            Ok(vec![end])
+            let at = self
+                .params
+                .end
+                .unwrap_or(if hi == i64::MIN { start } else { hi });
+            Ok(vec![at])
         } else {
             checked_steps(start, end, step)
         }

@@ -289,6 +289,13 @@ fn fmt_int(out: &mut String, i: i128, verb: char, sp: Spec, arg: &Value, labels:
     pad(out, &s, sp, true);
 }
 
+/// Digits after the point past which an f64's exact decimal expansion is
+/// all zeros (it has at most 1,074 fractional and 767 significant digits).
+/// Rust's formatter refuses precisions over 65,535 where Go prints every
+/// digit, so longer precisions are formatted to this and padded with the
+/// zeros that are exactly right.
+const EXACT_DIGITS: usize = 1100;
+
 fn fmt_float(out: &mut String, f: f64, verb: char, sp: Spec, arg: &Value, labels: &Labels) {
     let mut s = String::new();
     if !f.is_finite() {
@@ -316,11 +323,14 @@ fn fmt_float(out: &mut String, f: f64, verb: char, sp: Spec, arg: &Value, labels
             Some(p) => fmt_g_prec(&mut s, a, p.max(1)),
         },
         'f' | 'F' => {
-            let _ = write!(s, "{:.*}", sp.prec.unwrap_or(6), a);
+            let p = sp.prec.unwrap_or(6);
+            let _ = write!(s, "{:.*}", p.min(EXACT_DIGITS), a);
+            s.extend(std::iter::repeat_n('0', p.saturating_sub(EXACT_DIGITS)));
         }
         'e' | 'E' => {
             let p = sp.prec.unwrap_or(6);
-            let r = format!("{:.*e}", p, a);
+            // write_exp_form pads the mantissa to `p` digits.
+            let r = format!("{:.*e}", p.min(EXACT_DIGITS), a);
             let (m, e) = r.split_once('e').unwrap_or((&r, "0"));
             let digits: String = m.chars().filter(char::is_ascii_digit).collect();
             write_exp_form(&mut s, &digits, e.parse().unwrap_or(0), Some(p));
@@ -340,7 +350,7 @@ fn fmt_g_prec(s: &mut String, a: f64, p: usize) {
         s.push('0');
         return;
     }
-    let r = format!("{:.*e}", p - 1, a);
+    let r = format!("{:.*e}", (p - 1).min(EXACT_DIGITS), a);
     let (m, e) = r.split_once('e').unwrap_or((&r, "0"));
     let mut digits: String = m.chars().filter(char::is_ascii_digit).collect();
     while digits.len() > 1 && digits.ends_with('0') {

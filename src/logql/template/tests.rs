@@ -353,6 +353,38 @@ fn builtin_print_family() {
     assert_eq!(r(r#"{{ printf "%*d|%.*f" 4 7 1 2.25 }}"#), "   7|2.2");
 }
 
+/// Precisions over 65,535 (Rust's formatter refuses them and panics) print
+/// every digit, as Go does: the exact expansion, then zeros.
+#[test]
+fn printf_huge_precisions_print_every_digit() {
+    let f = r(r#"{{ printf "%.70000f" 0.1 }}"#);
+    assert_eq!(f.len(), 2 + 70000);
+    // 0.1 as an f64 is 0.1000000000000000055511151231257827…, exactly
+    // 55 fractional digits, then zeros.
+    assert!(
+        f.starts_with("0.1000000000000000055511151231257827021181583404541015625000"),
+        "{}",
+        &f[..80]
+    );
+    assert!(f[57..].bytes().all(|b| b == b'0'));
+    let e = r(r#"{{ printf "%.70000e" 2.5 }}"#);
+    assert_eq!(e.len(), 70000 + 6);
+    assert!(
+        e.starts_with("2.5000") && e.ends_with("0e+00"),
+        "{}",
+        &e[e.len() - 10..]
+    );
+    assert_eq!(r(r#"{{ printf "%.70000g" 0.5 }}"#), "0.5");
+    // Go's strconv 'g': a precision past the exact digits of an integral
+    // value prints the value's exact digits, without exponent.
+    assert_eq!(
+        r(r#"{{ printf "%.70000v" 1e300 }}"#),
+        "1000000000000000052504760255204420248704468581108159154915854115511802457988908195786371375080447864043704443832883878176942523235360430575644792184786706982848387200926575803737830233794788090059368953234970799945081119038967640880074652742780142494579258788820056842838115669472196386865459400540160"
+    );
+    let d = r(r#"{{ printf "%.70000d" 7 }}"#);
+    assert_eq!(d.len(), 70000);
+}
+
 #[test]
 fn builtin_escapers() {
     assert_eq!(
