@@ -2,16 +2,17 @@
 //! panic (exit 101): `nagare explain … | head -1`, or a warning printed
 //! while stderr goes to a `head` that has exited.
 
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 
 mod common;
 
-/// A pipe whose reading end is already closed: every write to it fails
-/// with EPIPE.
-fn closed_pipe() -> std::io::PipeWriter {
-    let (reader, writer) = std::io::pipe().unwrap();
-    drop(reader);
-    writer
+/// A pipe whose reading end is already closed, so every write to it
+/// fails with EPIPE: the stdin of a process that has exited.
+fn closed_pipe() -> Stdio {
+    let mut reader = Command::new("true").stdin(Stdio::piped()).spawn().unwrap();
+    let writer = reader.stdin.take().unwrap();
+    reader.wait().unwrap();
+    Stdio::from(writer)
 }
 
 #[test]
