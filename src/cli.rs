@@ -479,9 +479,16 @@ fn expand_inputs(args: &[String]) -> Result<(Vec<InputSpec>, usize), UsageError>
     Ok((inputs, errors.len()))
 }
 
+/// Whether the first argument is the query rather than a file. A blank
+/// one is an (empty) query, so the user hears "empty query", not that a
+/// file named "" does not exist.
 fn looks_like_query(s: &str) -> bool {
     let t = s.trim_start();
-    t.starts_with('{') || t.starts_with('|') || t.starts_with("!=") || t.starts_with("!~")
+    t.is_empty()
+        || t.starts_with('{')
+        || t.starts_with('|')
+        || t.starts_with("!=")
+        || t.starts_with("!~")
 }
 
 fn parse_labels(pairs: &[String]) -> Result<Labels, UsageError> {

@@ -23,6 +23,10 @@ use super::{open, FollowOptions, FollowPositions, InputError, InputSpec};
 /// Bytes read from an input to detect its format.
 const SAMPLE_BYTES: usize = 64 * 1024;
 
+/// The UTF-8 byte order mark some Windows tools write at the start of a
+/// file: not part of the first line.
+const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
+
 /// Decides from an input's stream labels whether it is read at all (the
 /// query's stream selector, pushed down to the source).
 pub type InputFilter<'a> = Arc<dyn Fn(&Labels) -> bool + Send + Sync + 'a>;
@@ -62,6 +66,8 @@ struct Reading {
     info: Arc<InputInfo>,
     chunker: Chunker<Box<dyn Read + Send>>,
     positions: Positions,
+    /// Input bytes before what was framed (a byte order mark).
+    skipped: u64,
 }
 
 impl<'a> FileSource<'a> {
@@ -104,10 +110,23 @@ impl<'a> FileSource<'a> {
         let name = spec.name();
         let opened = open(spec, self.opts.follow.as_ref())?;
         let mut reader = opened.reader;
-        let sample = read_sample(&mut reader, opened.streaming).map_err(|e| InputError {
+        let mut sample = read_sample(&mut reader, opened.streaming).map_err(|e| InputError {
             name: name.clone(),
             message: e.to_string(),
         })?;
+        let id = InputId::of(&sample);
+        let skipped = if sample.starts_with(UTF8_BOM) {
+            sample.drain(..UTF8_BOM.len());
+            UTF8_BOM.len() as u64
+        } else {
+            0
+        };
+        if sample.starts_with(b"\xff\xfe") || sample.starts_with(b"\xfe\xff") {
+            tracing::warn!(
+                target: crate::diag::USER,
+                "{name}: starts with a UTF-16 byte order mark; nagare reads UTF-8, so its lines are read as bytes (convert it with iconv -f UTF-16 -t UTF-8)"
+            );
+        }
         let detected = match self.opts.format {
             Some(f) => Detected {
                 format: f,
@@ -131,7 +150,6 @@ impl<'a> FileSource<'a> {
         if !envelope && self.opts.follow.is_none() && !(self.filter)(&labels) {
             return Ok(None);
         }
-        let id = InputId::of(&sample);
         let positions = match opened.positions {
             _ if detected.format.rewrites_stream() => Positions::Unknown,
             Some(p) => Positions::Follow(p),
@@ -153,6 +171,7 @@ impl<'a> FileSource<'a> {
             info,
             chunker,
             positions,
+            skipped,
         }))
     }
 }
@@ -170,7 +189,7 @@ impl BatchSource for FileSource<'_> {
                 }
                 continue;
             };
-            let chunk_start = reading.chunker.offset();
+            let chunk_start = reading.skipped + reading.chunker.offset();
             match reading.chunker.next_chunk(&mut buf) {
                 Ok(Some((kind, len))) => {
                     if kind == ChunkKind::Truncated {
@@ -181,7 +200,7 @@ impl BatchSource for FileSource<'_> {
                             self.opts.max_line
                         );
                     }
-                    let at = reading.chunker.offset();
+                    let at = reading.skipped + reading.chunker.offset();
                     let end = match &reading.positions {
                         Positions::Direct(id) => Some(Position {
                             input: *id,
@@ -309,6 +328,22 @@ mod tests {
             }
             assert_eq!(at, body.len() as u64);
         }
+    }
+
+    /// A UTF-8 byte order mark is not part of the first line; positions
+    /// still count it, since it is in the file.
+    #[test]
+    fn a_byte_order_mark_is_skipped_but_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("bom.log");
+        std::fs::write(&p, b"\xef\xbb\xbf{\"a\":1}\n{\"a\":2}\n").unwrap();
+        let mut src = FileSource::new(vec![InputSpec::File(p)], opts(), all());
+        let Next::Batch(b) = src.next_batch(Vec::new()) else {
+            panic!("no batch")
+        };
+        assert_eq!(b.bytes(), b"{\"a\":1}\n{\"a\":2}\n");
+        assert_eq!(b.input.format, Format::Json);
+        assert_eq!(b.end.unwrap().offset, 3 + 16);
     }
 
     #[test]
