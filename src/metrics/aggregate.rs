@@ -6,6 +6,8 @@
 //! input order, which is where the cardinality caps apply ("the first 200
 //! routes seen"), so the answer does not depend on the number of threads.
 
+use std::collections::{HashMap, HashSet};
+
 use indexmap::IndexMap;
 use regex::bytes::Regex;
 
@@ -163,6 +165,11 @@ pub struct Agg {
     pub functions: IndexMap<(String, String), FunctionAgg>,
     /// Rule counters: (rule index, label values) → records.
     pub counters: IndexMap<(usize, Vec<String>), u64>,
+    /// The distinct function names among `functions` (`_other_` aside)
+    /// and the series of each rule counter, kept beside the maps so a cap
+    /// is checked in constant time, not by a scan per key merged.
+    function_names: HashSet<String>,
+    counter_series: HashMap<usize, usize>,
 }
 
 impl Agg {
@@ -228,14 +235,16 @@ impl Agg {
             let key = capped_key(&self.levels, k, cfg.event_cap);
             *self.levels.entry(key).or_default() += v;
         }
+        self.index_caps();
         for ((rule, values), n) in &o.counters {
             let key = (*rule, values.clone());
             let key = if self.counters.contains_key(&key) {
                 key
             } else {
-                let series = self.counters.keys().filter(|(r, _)| r == rule).count();
+                let series = self.counter_series.entry(*rule).or_default();
                 let cap = cfg.counter_caps.get(*rule).copied().unwrap_or(100);
-                if series < cap {
+                if *series < cap {
+                    *series += 1;
                     key
                 } else {
                     (*rule, values.iter().map(|_| OTHER.to_string()).collect())
@@ -244,13 +253,10 @@ impl Agg {
             *self.counters.entry(key).or_default() += n;
         }
         for ((f, st), agg) in &o.functions {
-            let known = self.functions.keys().any(|(ff, _)| ff == f);
-            let distinct = {
-                let mut names: Vec<&String> = self.functions.keys().map(|(f, _)| f).collect();
-                names.dedup();
-                names.len()
-            };
-            let f = if known || distinct < cfg.function_cap {
+            let f = if f == OTHER || self.function_names.contains(f) {
+                f.clone()
+            } else if self.function_names.len() < cfg.function_cap {
+                self.function_names.insert(f.clone());
                 f.clone()
             } else {
                 OTHER.to_string()
@@ -260,6 +266,27 @@ impl Agg {
             e.seconds_sum += agg.seconds_sum;
             for (a, b) in e.buckets.iter_mut().zip(agg.buckets.iter()) {
                 *a += b;
+            }
+        }
+    }
+
+    /// Builds the cap indexes of maps filled without `merge` (a chunk's
+    /// own observations), once.
+    fn index_caps(&mut self) {
+        if self.function_names.is_empty() && !self.functions.is_empty() {
+            self.function_names = self
+                .functions
+                .keys()
+                .map(|(f, _)| f)
+                .filter(|f| *f != OTHER)
+                .cloned()
+                .collect();
+        }
+        if self.counter_series.is_empty() && !self.counters.is_empty() {
+            for ((rule, values), _) in &self.counters {
+                if values.iter().any(|v| v != OTHER) {
+                    *self.counter_series.entry(*rule).or_default() += 1;
+                }
             }
         }
     }
@@ -535,5 +562,62 @@ impl Totals {
                     .merge(agg, cfg);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn functions(names: &[(&str, &str)]) -> Agg {
+        let mut a = Agg::default();
+        for (f, st) in names {
+            let e = a
+                .functions
+                .entry((f.to_string(), st.to_string()))
+                .or_default();
+            e.executions += 1;
+        }
+        a
+    }
+
+    /// The cap counts distinct names: a function seen with two statuses is
+    /// one name (the old count deduplicated an unsorted list, so names
+    /// under the cap were folded into `_other_`).
+    #[test]
+    fn function_cap_counts_distinct_names() {
+        let cfg = MetricsConfig {
+            function_cap: 3,
+            ..MetricsConfig::default()
+        };
+        let mut total = Agg::new(&cfg);
+        total.merge(
+            &functions(&[("a", "success"), ("b", "success"), ("a", "failure")]),
+            &cfg,
+        );
+        total.merge(&functions(&[("c", "success"), ("d", "success")]), &cfg);
+        let names: Vec<&str> = total.functions.keys().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(names, ["a", "b", "a", "c", OTHER]);
+    }
+
+    /// 50,000 distinct (function, status) pairs merge in linear time: the
+    /// old per-key scans took minutes at this size.
+    #[test]
+    fn merging_many_functions_is_linear() {
+        let cfg = MetricsConfig::default();
+        let mut chunk = Agg::default();
+        for i in 0..50_000 {
+            chunk
+                .functions
+                .entry((format!("f{}", i % 500), format!("status {i}")))
+                .or_default()
+                .executions += 1;
+        }
+        let started = std::time::Instant::now();
+        let mut total = Agg::new(&cfg);
+        total.merge(&chunk, &cfg);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        let distinct: HashSet<&str> = total.functions.keys().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(distinct.len(), cfg.function_cap + 1);
     }
 }
