@@ -12,7 +12,7 @@
 //! later by a log rotator, is still the same input. The path is only for
 //! messages and the `filename` label.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::decode::Format;
@@ -103,7 +103,8 @@ pub struct Batch {
     pub arrival_ns: i64,
     /// The position just past the batch's last byte, when the source can
     /// map what it hands out back to the input's bytes (not for inputs
-    /// rewritten before framing, such as joined CRI partial lines).
+    /// rewritten before framing, such as joined CRI partial lines, nor for
+    /// a line cut at the limit, whose rest is skipped after it).
     pub end: Option<Position>,
 }
 
@@ -129,6 +130,14 @@ pub enum Next {
 pub trait BatchSource: Send {
     /// The next batch, read into `buf` (a recycled buffer, possibly empty).
     fn next_batch(&mut self, buf: Vec<u8>) -> Next;
+
+    /// A flag the source watches while it waits for data (a live pipe, a
+    /// followed file): once set, `next_batch` soon returns `End`. The
+    /// engine sets it when the consumer stops, so no reader is left
+    /// waiting for input nobody wants.
+    fn stop_signal(&self) -> Option<Arc<AtomicBool>> {
+        None
+    }
 }
 
 /// The engine's report that a batch has been handled: its output was

@@ -62,8 +62,6 @@ struct Shared {
     /// One token per batch that may be read but not yet consumed: bounds
     /// memory even when one slow batch holds up the in-order consumer.
     tokens: Receiver<()>,
-    /// Gives back a token no batch used (an input failed or ended).
-    unused: Sender<()>,
     errors: Mutex<Vec<InputError>>,
     stop: AtomicBool,
 }
@@ -87,26 +85,23 @@ impl Shared {
         jobs.send(job).is_ok()
     }
 
+    /// Reads a source to its end. The token is taken once a batch is in
+    /// hand, not before reading: a followed file waiting for data must not
+    /// hold one, or files beyond the token count could never be read.
     fn read_source(&self, source: &mut dyn BatchSource, jobs: &Sender<Job>) {
-        loop {
-            if self.tokens.recv().is_err() || self.stop.load(Ordering::Relaxed) {
-                return;
-            }
+        while !self.stop.load(Ordering::Relaxed) {
             let buf = self.recycle.try_recv().unwrap_or_default();
             match source.next_batch(buf) {
                 Next::Batch(b) => {
-                    if !self.send(jobs, b) {
+                    if self.tokens.recv().is_err()
+                        || self.stop.load(Ordering::Relaxed)
+                        || !self.send(jobs, b)
+                    {
                         return;
                     }
                 }
-                Next::Failed(e) => {
-                    let _ = self.unused.try_send(());
-                    self.report(e);
-                }
-                Next::End => {
-                    let _ = self.unused.try_send(());
-                    return;
-                }
+                Next::Failed(e) => self.report(e),
+                Next::End => return,
             }
         }
     }
@@ -140,11 +135,11 @@ impl Engine {
             seq: Mutex::new(0),
             recycle: recycle_rx,
             tokens: token_rx,
-            unused: token_tx.clone(),
             errors: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
         };
         let mut stopped = false;
+        let stop_signals: Vec<_> = sources.iter().filter_map(|s| s.stop_signal()).collect();
         std::thread::scope(|s| {
             let shared = &shared;
             // Readers own the job senders: when the last reader ends, the
@@ -191,6 +186,9 @@ impl Engine {
                     if flow.is_break() {
                         stopped = true;
                         shared.stop.store(true, Ordering::Relaxed);
+                        for s in &stop_signals {
+                            s.store(true, Ordering::Relaxed);
+                        }
                         break 'outer;
                     }
                     handled(&batch);

@@ -73,7 +73,6 @@ fn metric_query_over_candidates_equals_the_full_scan() {
         panic!()
     };
     let params = MetricParams {
-        max_line: 1 << 20,
         ..Default::default()
     };
     // The full scan, through the engine.
@@ -133,7 +132,7 @@ fn log_query_over_candidates_equals_the_full_scan() {
     let Expr::Log(log) = parse(q).unwrap() else {
         panic!()
     };
-    let plan = LogQueryPlan::new(&log, None, LineOutput::Jsonl, 1 << 20).unwrap();
+    let plan = LogQueryPlan::new(&log, None, LineOutput::Jsonl).unwrap();
     let mut newest = Newest::new(1000, false);
     let filter =
         Arc::new(|l: &Labels| nagare::logql::pipeline::matchers_select(&plan.query().matchers, l));

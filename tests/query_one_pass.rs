@@ -155,7 +155,6 @@ fn a_query_with_three_range_aggregations_takes_each_batch_once() {
         &m,
         MetricParams {
             instant: true,
-            max_line: 1 << 20,
             ..Default::default()
         },
     )
@@ -197,4 +196,63 @@ fn a_query_with_three_range_aggregations_takes_each_batch_once() {
         String::from_utf8(w.w).unwrap(),
         "{}\n  2026-05-06T10:00:09Z  2.5\n"
     );
+}
+
+/// With no bounds, any error sample fails the query, and the earliest of
+/// each aggregation's first errors is named, as when each aggregation read
+/// the input on its own: here `b`'s error (01:00) in the second file, not
+/// `a`'s (05:00) read first.
+#[test]
+fn the_earliest_pipeline_error_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let e1 = dir.path().join("e1.log");
+    let e2 = dir.path().join("e2.log");
+    std::fs::write(&e1, "ts=2024-01-01T05:00:00Z a=bad b=1\n").unwrap();
+    std::fs::write(&e2, "ts=2024-01-01T01:00:00Z a=1 b=worse\n").unwrap();
+    let out = common::nagare()
+        .args([
+            "query",
+            "--label",
+            "job=x",
+            r#"sum(sum_over_time({job="x"} | logfmt | unwrap a [1h])) + sum(sum_over_time({job="x"} | logfmt | unwrap b [1h]))"#,
+        ])
+        .arg(&e1)
+        .arg(&e2)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(r#"b="worse""#), "{err}");
+}
+
+/// Multi-line records longer than --max-line-length are read whole by
+/// metric queries and the report, as before (only the filter cuts them).
+#[test]
+fn long_multi_line_records_stay_whole_outside_the_filter() {
+    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/formats/python.log");
+    let out = common::nagare()
+        .args([
+            "query",
+            "--max-line-length",
+            "100",
+            r#"sum(count_over_time({filename=~".+"} |= "locked" [1h]))"#,
+            python,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("  1\n"));
+    let out = common::nagare()
+        .args([
+            "metrics",
+            "--max-line-length",
+            "100",
+            "--output",
+            "json",
+            python,
+        ])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["db_locks"]["events"], 1);
 }

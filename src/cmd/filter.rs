@@ -86,7 +86,7 @@ pub fn run(opts: FilterOptions) -> i32 {
                 .unwrap_or_else(|_| Vec::with_capacity(4 * framing::CHUNK_SIZE));
             bytes.clear();
             exec.stats = Stats::default();
-            exec.run_batch(batch, max_line, |s| {
+            exec.run_batch(batch, Some(max_line), |s| {
                 if let Some(mode) = mode {
                     write_record(mode, &s.record(), &mut bytes);
                 }

@@ -55,7 +55,7 @@ pub struct MetricsOptions {
 pub fn run(opts: MetricsOptions) -> i32 {
     let cfg = Arc::new(opts.config.clone());
     let counters = Arc::new(opts.counters);
-    let plan = match DerivePlan::new(cfg.clone(), counters.clone(), opts.engine.read.max_line) {
+    let plan = match DerivePlan::new(cfg.clone(), counters.clone()) {
         Ok(p) => p,
         Err(e) => {
             say(&e);

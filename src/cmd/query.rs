@@ -44,7 +44,6 @@ fn run_metric(m: &MetricExpr, opts: &QueryOptions) -> i32 {
         end: opts.end,
         step: opts.step,
         instant: opts.instant,
-        max_line: opts.engine.read.max_line,
     };
     let plan = match MetricPlan::new(m, params) {
         Ok(p) => p,
@@ -96,7 +95,7 @@ fn run_log(log: &LogExpr, opts: &QueryOptions) -> i32 {
         (None, None) => None,
         (s, e) => Some((s.unwrap_or(i64::MIN), e.unwrap_or(i64::MAX))),
     };
-    let plan = match LogQueryPlan::new(log, range, opts.lines, opts.engine.read.max_line) {
+    let plan = match LogQueryPlan::new(log, range, opts.lines) {
         Ok(p) => p,
         Err(e) => {
             report_query_error(&e.into_query_error(&opts.query));

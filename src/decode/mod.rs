@@ -157,15 +157,15 @@ impl Format {
         matches!(self, Format::Fly | Format::Cri | Format::Loki)
     }
 
-    /// The reader framing reads from: formats that join lines before
-    /// framing (or split documents into lines) wrap the input. `name`
-    /// names the input in warnings.
     /// Whether [`Format::join_lines`] rewrites the stream, so that offsets in
     /// what is framed are no longer offsets in the input.
     pub fn rewrites_stream(self) -> bool {
         matches!(self, Format::Cri | Format::Loki | Format::Convex)
     }
 
+    /// The reader framing reads from: formats that join lines before
+    /// framing (or split documents into lines) wrap the input. `name`
+    /// names the input in warnings.
     pub fn join_lines(
         self,
         input: Box<dyn std::io::Read + Send>,

@@ -21,7 +21,6 @@ pub struct LogQueryPlan {
     pushdown: Pushdown,
     range: Option<(i64, i64)>,
     lines: LineOutput,
-    max_line: usize,
 }
 
 impl LogQueryPlan {
@@ -30,7 +29,6 @@ impl LogQueryPlan {
         log: &LogExpr,
         range: Option<(i64, i64)>,
         lines: LineOutput,
-        max_line: usize,
     ) -> Result<LogQueryPlan, CompileError> {
         let query = CompiledQuery::compile(
             log,
@@ -45,7 +43,6 @@ impl LogQueryPlan {
             pushdown: Pushdown::of_log(log, range),
             range,
             lines,
-            max_line,
         })
     }
 
@@ -77,7 +74,7 @@ impl LogQueryWorker<'_> {
     pub fn batch(&mut self, batch: &Batch) -> Vec<Hit> {
         let mut hits = Vec::new();
         let lines = self.plan.lines;
-        self.exec.run_batch(batch, self.plan.max_line, |s| {
+        self.exec.run_batch(batch, None, |s| {
             let r = s.record();
             let mut printed = Vec::new();
             write_record(lines, &r, &mut printed);

@@ -29,8 +29,6 @@ pub struct MetricParams {
     /// Default: the largest range in the query (60 s without one).
     pub step: Option<i64>,
     pub instant: bool,
-    /// Records longer than this are cut (the input's line limit).
-    pub max_line: usize,
 }
 
 /// Why a metric query has no answer.
@@ -281,7 +279,7 @@ impl MetricWorker<'_> {
         self.workers
             .iter_mut()
             .enumerate()
-            .map(|(i, w)| w.batch(batch, plan.params.max_line, plan.known(i)))
+            .map(|(i, w)| w.batch(batch, plan.known(i)))
             .collect()
     }
 
@@ -320,8 +318,12 @@ pub struct Collector {
 impl Collector {
     /// Adds one batch's samples (in read order). Breaks when the answer is
     /// already known to be an error, so reading can stop.
+    ///
+    /// When any error sample fails the query, each range aggregation keeps
+    /// the errors of the first batch that had any, and reading stops once
+    /// every aggregation has some: the earliest of them is named, as when
+    /// each aggregation read the input on its own and stopped at its first.
     pub fn absorb(&mut self, chunk: Vec<ChunkSamples>) -> ControlFlow<()> {
-        let mut any_failed = false;
         for ((series, failed), c) in self.series.iter_mut().zip(&mut self.failed).zip(chunk) {
             for (labels, points) in c.series {
                 match series.get_mut(&labels) {
@@ -331,12 +333,14 @@ impl Collector {
                     }
                 }
             }
-            any_failed |= !c.errors.is_empty();
+            if self.any_sample_fails && !failed.is_empty() {
+                continue;
+            }
             for (msg, times) in c.errors {
                 failed.entry(msg).or_default().extend(times);
             }
         }
-        if any_failed && self.any_sample_fails {
+        if self.any_sample_fails && self.failed.iter().all(|f| !f.is_empty()) {
             ControlFlow::Break(())
         } else {
             ControlFlow::Continue(())

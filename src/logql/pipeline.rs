@@ -462,23 +462,25 @@ impl<'q> Exec<'q> {
     /// (or multi-line record) of a batch and hands each selected one to
     /// `on_selected`. When the query's first stage needs a literal, the
     /// batch is searched for it as a whole, as grep does, and lines without
-    /// it are never looked at one by one. A record over the line limit is
-    /// cut to it and counted.
+    /// it are never looked at one by one. With `cut_at`, a multi-line
+    /// record longer than that is cut to it and counted (the filter does;
+    /// the report and queries have always read such records whole).
     pub fn run_batch(
         &mut self,
         batch: &Batch,
-        max_line: usize,
+        cut_at: Option<usize>,
         mut on_selected: impl FnMut(Selected<'_, 'q>),
     ) {
         let input = &*batch.input;
         let data = batch.bytes();
         let arrival = batch.arrival_ns;
         let mut one = |exec: &mut Exec<'q>, line: &[u8]| {
-            let line = if line.len() > max_line {
-                exec.stats.truncated += 1;
-                &line[..max_line]
-            } else {
-                line
+            let line = match cut_at {
+                Some(max) if line.len() > max => {
+                    exec.stats.truncated += 1;
+                    &line[..max]
+                }
+                _ => line,
             };
             if exec.process(input, line, arrival) {
                 on_selected(Selected {

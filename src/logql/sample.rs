@@ -174,12 +174,7 @@ impl FilterState for SampleState<'_> {
 
 impl<'x> SampleWorker<'x> {
     /// The samples of one batch.
-    pub fn batch(
-        &mut self,
-        batch: &Batch,
-        max_line: usize,
-        known: Option<KnownSteps<'_>>,
-    ) -> ChunkSamples {
+    pub fn batch(&mut self, batch: &Batch, known: Option<KnownSteps<'_>>) -> ChunkSamples {
         let mut out = ChunkSamples::default();
         let SampleWorker {
             x,
@@ -187,7 +182,7 @@ impl<'x> SampleWorker<'x> {
             labels,
             details,
         } = self;
-        exec.run_batch(batch, max_line, |s| {
+        exec.run_batch(batch, None, |s| {
             sample_of(x, &s.record(), labels, details, known, &mut out)
         });
         out

@@ -26,14 +26,12 @@ pub struct DerivePlan {
     query: CompiledQuery,
     cfg: Arc<MetricsConfig>,
     counters: Arc<Vec<CounterDef>>,
-    max_line: usize,
 }
 
 impl DerivePlan {
     pub fn new(
         cfg: Arc<MetricsConfig>,
         counters: Arc<Vec<CounterDef>>,
-        max_line: usize,
     ) -> Result<DerivePlan, CompileError> {
         let mut names = cfg.roles.all_names();
         names.extend(rules::wanted_fields(&counters));
@@ -57,7 +55,6 @@ impl DerivePlan {
             query,
             cfg,
             counters,
-            max_line,
         })
     }
 
@@ -97,7 +94,7 @@ impl DeriveWorker<'_> {
         let mut chunk = ChunkAgg::default();
         let arrival = batch.arrival_ns;
         let raw_query_field = matches!(batch.input.format, Format::Nginx | Format::Apache);
-        exec.run_batch(batch, plan.max_line, |s| {
+        exec.run_batch(batch, None, |s| {
             let record = s.exec.decoded_ok();
             let dec = &mut s.exec.dec;
             let app_line = dec.line(s.raw);

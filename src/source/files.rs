@@ -9,6 +9,7 @@
 
 use std::collections::VecDeque;
 use std::io::{Cursor, Read};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use crate::batch::{Batch, BatchSource, InputId, InputInfo, Next, Position};
@@ -18,6 +19,7 @@ use crate::formats::registry::Registry;
 use crate::framing::{ChunkKind, Chunker, JsonJoiner};
 use crate::record::Labels;
 
+use super::stdin::StdinPump;
 use super::{open, FollowOptions, FollowPositions, InputError, InputSpec};
 
 /// Bytes read from an input to detect its format.
@@ -50,6 +52,9 @@ pub struct FileSource<'a> {
     opts: ReadOptions,
     filter: InputFilter<'a>,
     current: Option<Reading>,
+    /// Set when the consumer stops: a followed file or stdin waiting for
+    /// data then ends.
+    stop: Arc<AtomicBool>,
 }
 
 /// How offsets in the framed stream map to positions in the input.
@@ -71,12 +76,17 @@ struct Reading {
 }
 
 impl<'a> FileSource<'a> {
-    pub fn new(inputs: Vec<InputSpec>, opts: ReadOptions, filter: InputFilter<'a>) -> Self {
+    pub fn new(inputs: Vec<InputSpec>, mut opts: ReadOptions, filter: InputFilter<'a>) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        if let Some(f) = opts.follow.as_mut() {
+            f.stop = Some(stop.clone());
+        }
         FileSource {
             inputs: inputs.into(),
             opts,
             filter,
             current: None,
+            stop,
         }
     }
 
@@ -109,7 +119,10 @@ impl<'a> FileSource<'a> {
     fn start(&self, spec: &InputSpec) -> Result<Option<Reading>, InputError> {
         let name = spec.name();
         let opened = open(spec, self.opts.follow.as_ref())?;
-        let mut reader = opened.reader;
+        let mut reader = match spec {
+            InputSpec::Stdin => Box::new(StdinPump::new(self.stop.clone())),
+            InputSpec::File(_) => opened.reader,
+        };
         let mut sample = read_sample(&mut reader, opened.streaming).map_err(|e| InputError {
             name: name.clone(),
             message: e.to_string(),
@@ -150,6 +163,13 @@ impl<'a> FileSource<'a> {
         if !envelope && self.opts.follow.is_none() && !(self.filter)(&labels) {
             return Ok(None);
         }
+        // A followed file is known by its first bytes, not by the tail
+        // the sample read (reading starts at its end).
+        let id = opened
+            .positions
+            .as_ref()
+            .and_then(|p| p.position(0))
+            .map_or(id, |p| p.input);
         let positions = match opened.positions {
             _ if detected.format.rewrites_stream() => Positions::Unknown,
             Some(p) => Positions::Follow(p),
@@ -177,6 +197,10 @@ impl<'a> FileSource<'a> {
 }
 
 impl BatchSource for FileSource<'_> {
+    fn stop_signal(&self) -> Option<Arc<AtomicBool>> {
+        Some(self.stop.clone())
+    }
+
     fn next_batch(&mut self, mut buf: Vec<u8>) -> Next {
         loop {
             let Some(reading) = self.current.as_mut() else {
@@ -202,6 +226,9 @@ impl BatchSource for FileSource<'_> {
                     }
                     let at = reading.skipped + reading.chunker.offset();
                     let end = match &reading.positions {
+                        // The rest of a cut line is skipped on the next
+                        // read: no position inside it may be a checkpoint.
+                        _ if kind == ChunkKind::Truncated => None,
                         Positions::Direct(id) => Some(Position {
                             input: *id,
                             offset: at,

@@ -96,6 +96,16 @@ impl FollowPositions {
         }
     }
 
+    /// Gives the newest segment a new identity: its file has grown into
+    /// more of the bytes a fingerprint covers.
+    fn reidentify_last(&self, input: InputId) {
+        if let Ok(mut v) = self.segments.lock() {
+            if let Some(last) = v.back_mut() {
+                last.input = input;
+            }
+        }
+    }
+
     /// The file position of stream offset `at`. An offset on a boundary is
     /// the end of the earlier file: everything of it has been read.
     pub fn position(&self, at: u64) -> Option<Position> {
@@ -183,6 +193,10 @@ pub struct FollowReader {
     /// Bytes returned by `read` so far, across files.
     stream: u64,
     positions: FollowPositions,
+    /// Bytes the open file's fingerprint covers: a file opened while still
+    /// short (a rotator's new file is empty) is fingerprinted again as it
+    /// grows, until the fingerprint covers all it can.
+    covered: usize,
     /// Seek to the end on the next successful open (`from_start == false`
     /// and the initial open failed with something other than NotFound).
     skip_to_end: bool,
@@ -225,6 +239,7 @@ impl FollowReader {
             offset: 0,
             stream: 0,
             positions: FollowPositions::default(),
+            covered: 0,
             last_data: Instant::now(),
             missing_logged: false,
             rotation_logged: false,
@@ -255,12 +270,9 @@ impl FollowReader {
         self.positions.clone()
     }
 
-    /// Starts a segment: from here on the stream holds the open file's
-    /// bytes from its current offset.
-    fn start_segment(&self) {
-        let Some(file) = self.file.as_ref() else {
-            return;
-        };
+    /// The fingerprint of the open file's first bytes.
+    fn fingerprint(&self) -> Option<InputId> {
+        let file = self.file.as_ref()?;
         let mut head = vec![0u8; FINGERPRINT_BYTES];
         let mut n = 0;
         while n < head.len() {
@@ -271,11 +283,32 @@ impl FollowReader {
                 Err(_) => break,
             }
         }
+        Some(InputId::of(&head[..n]))
+    }
+
+    /// Starts a segment: from here on the stream holds the open file's
+    /// bytes from its current offset.
+    fn start_segment(&mut self) {
+        let Some(input) = self.fingerprint() else {
+            return;
+        };
+        self.covered = input.covered as usize;
         self.positions.push(Segment {
             stream_start: self.stream,
             file_start: self.offset,
-            input: InputId::of(&head[..n]),
+            input,
         });
+    }
+
+    /// Fingerprints the open file again once it has grown past what its
+    /// fingerprint covers (cheap: at most until it covers all it can).
+    fn grow_identity(&mut self) {
+        if self.covered < FINGERPRINT_BYTES && self.offset as usize > self.covered {
+            if let Some(input) = self.fingerprint() {
+                self.covered = input.covered as usize;
+                self.positions.reidentify_last(input);
+            }
+        }
     }
 
     /// Inode number of the currently open file, if any.
@@ -456,6 +489,7 @@ impl Read for FollowReader {
             match self.poll(buf)? {
                 Poll::Data(n) => {
                     self.stream += n as u64;
+                    self.grow_identity();
                     self.last_data = Instant::now();
                     return Ok(n);
                 }
@@ -724,6 +758,21 @@ mod tests {
             Some(Position {
                 input: InputId::of(b"3\n"),
                 offset: 2
+            })
+        );
+        // A file first seen short is fingerprinted again as it grows.
+        OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"4\n")
+            .unwrap();
+        read_all(&mut r, &mut got);
+        assert_eq!(
+            positions.position(first_len + 11),
+            Some(Position {
+                input: InputId::of(b"3\n4\n"),
+                offset: 4
             })
         );
     }

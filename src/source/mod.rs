@@ -4,6 +4,7 @@
 
 pub mod files;
 pub mod follow;
+pub mod stdin;
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
