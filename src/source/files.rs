@@ -19,7 +19,7 @@ use crate::formats::registry::Registry;
 use crate::framing::{ChunkKind, Chunker, JsonJoiner};
 use crate::record::Labels;
 
-use super::stdin::StdinPump;
+use super::stdin::StoppableStdin;
 use super::{open, FollowOptions, FollowPositions, InputError, InputSpec};
 
 /// Bytes read from an input to detect its format.
@@ -120,7 +120,7 @@ impl<'a> FileSource<'a> {
         let name = spec.name();
         let opened = open(spec, self.opts.follow.as_ref())?;
         let mut reader = match spec {
-            InputSpec::Stdin => Box::new(StdinPump::new(self.stop.clone())),
+            InputSpec::Stdin => Box::new(StoppableStdin::new(self.stop.clone())),
             InputSpec::File(_) => opened.reader,
         };
         let mut sample = read_sample(&mut reader, opened.streaming).map_err(|e| InputError {

@@ -1,83 +1,63 @@
-//! Standard input, read on a thread of its own, so that a source waiting
-//! for a live pipe can be told to stop: a blocking read of stdin cannot be
-//! interrupted, and a `filter` whose output pipe closed (`| head -1`)
-//! must end then, not when the writer of its input does.
+//! Standard input that a waiting reader can be told to stop reading: a
+//! blocking read of a live pipe cannot be interrupted, and a `filter` whose
+//! output pipe closed (`| head -1`) must end then, not when the writer of
+//! its input does. The reader waits with `poll(2)` in short slices and
+//! looks at the stop flag between them; data is read straight into the
+//! caller's buffer, so a fast pipe costs one extra system call per read.
 
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
-use crossbeam_channel::{bounded, Receiver, RecvTimeoutError};
-
-/// Bytes one read of stdin may return.
-const BLOCK: usize = 256 * 1024;
-/// How often a waiting reader looks at the stop flag.
-const STOP_CHECK: Duration = Duration::from_millis(50);
+/// How long one wait for data lasts before the stop flag is looked at.
+const STOP_CHECK_MS: libc::c_int = 50;
 
 /// A `Read` over stdin that returns end of input once `stop` is set.
-pub struct StdinPump {
-    blocks: Receiver<io::Result<Vec<u8>>>,
-    current: Vec<u8>,
-    pos: usize,
+pub struct StoppableStdin {
+    stdin: io::Stdin,
     stop: Arc<AtomicBool>,
 }
 
-impl StdinPump {
-    /// Starts the thread that reads stdin. It ends at end of input, on an
-    /// error, or when this reader is dropped; a thread still blocked in a
-    /// read when the process exits is ended with it.
-    pub fn new(stop: Arc<AtomicBool>) -> StdinPump {
-        let (tx, blocks) = bounded::<io::Result<Vec<u8>>>(2);
-        std::thread::spawn(move || {
-            let mut stdin = io::stdin().lock();
-            loop {
-                let mut buf = vec![0u8; BLOCK];
-                let sent = match stdin.read(&mut buf) {
-                    Ok(0) => return,
-                    Ok(n) => {
-                        buf.truncate(n);
-                        tx.send(Ok(buf))
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        let _ = tx.send(Err(e));
-                        return;
-                    }
-                };
-                if sent.is_err() {
-                    return;
+impl StoppableStdin {
+    pub fn new(stop: Arc<AtomicBool>) -> StoppableStdin {
+        StoppableStdin {
+            stdin: io::stdin(),
+            stop,
+        }
+    }
+
+    /// Waits until stdin has data (or end of input, or an error, which the
+    /// read then reports); `false` when told to stop first.
+    fn wait_readable(&self) -> io::Result<bool> {
+        loop {
+            if self.stop.load(Ordering::Relaxed) {
+                return Ok(false);
+            }
+            let mut fd = libc::pollfd {
+                fd: libc::STDIN_FILENO,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd, for the duration of the call.
+            let n = unsafe { libc::poll(&mut fd, 1, STOP_CHECK_MS) };
+            if n > 0 {
+                return Ok(true);
+            }
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
                 }
             }
-        });
-        StdinPump {
-            blocks,
-            current: Vec::new(),
-            pos: 0,
-            stop,
         }
     }
 }
 
-impl Read for StdinPump {
+impl Read for StoppableStdin {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.pos == self.current.len() {
-            if self.stop.load(Ordering::Relaxed) {
-                return Ok(0);
-            }
-            match self.blocks.recv_timeout(STOP_CHECK) {
-                Ok(Ok(block)) => {
-                    self.current = block;
-                    self.pos = 0;
-                }
-                Ok(Err(e)) => return Err(e),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return Ok(0),
-            }
+        if buf.is_empty() || !self.wait_readable()? {
+            return Ok(0);
         }
-        let n = buf.len().min(self.current.len() - self.pos);
-        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
+        self.stdin.read(buf)
     }
 }

@@ -16,6 +16,13 @@ use crate::logql::error::QueryError;
 
 /// Deepest parenthesis nesting accepted (bounds the parser's recursion).
 const MAX_NESTING: usize = 100;
+/// Binary operators (arithmetic, comparison, `and`/`or`/`unless`, also
+/// inside label filters) a query may hold. Each nests the tree one level
+/// deeper, and parsing, checking and evaluating recurse over it: a chain
+/// of thousands overflowed the stack. Loki (a table-driven parser, Go's
+/// growing stacks) accepts them up to its input limit; no real query comes
+/// near this.
+const MAX_OPERATORS: usize = 1000;
 
 /// Loki's message for selectors that would select every stream.
 pub const EMPTY_SELECTOR_MSG: &str = "queries require at least one regexp or equality matcher that does not have an empty-compatible value. For instance, app=~\".*\" does not meet this requirement, but app=~\".+\" will";
@@ -161,10 +168,28 @@ fn cut_err<T>(r: Result<T, nom::Err<PErr>>) -> Result<T, nom::Err<PErr>> {
     })
 }
 
-/// Rejects queries nested deeper than [`MAX_NESTING`] parentheses.
+/// Rejects queries nested deeper than [`MAX_NESTING`] parentheses or
+/// holding more than [`MAX_OPERATORS`] binary operators.
 pub(super) fn check_nesting(query: &str, toks: &[Token<'_>]) -> Result<(), QueryError> {
     let mut depth = 0usize;
+    let mut operators = 0usize;
     for t in toks {
+        let binary = matches!(
+            t.tok,
+            Tok::Op(
+                "+" | "-" | "*" | "/" | "%" | "^" | "==" | "!=" | ">" | ">=" | "<" | "<=" | ","
+            ) | Tok::Keyword("and" | "or" | "unless")
+        );
+        if binary {
+            operators += 1;
+            if operators > MAX_OPERATORS {
+                return Err(QueryError::new(
+                    query,
+                    t.pos,
+                    format!("query has more than {MAX_OPERATORS} binary operators; nagare refuses it (split the query)"),
+                ));
+            }
+        }
         match t.tok {
             Tok::Op("(") => {
                 depth += 1;

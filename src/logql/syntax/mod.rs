@@ -33,11 +33,23 @@ pub use grammar::{range_op_name, vector_op_name, EMPTY_SELECTOR_MSG};
 use super::ast::Expr;
 use super::error::QueryError;
 
+/// Loki refuses queries of this many bytes or more.
+const MAX_INPUT_SIZE: usize = 131_072;
+
 /// Parses a whole LogQL query (log query or metric query) and validates it
 /// the way Loki does.
 pub fn parse(query: &str) -> Result<Expr, QueryError> {
     if query.trim_matches([' ', '\t', '\n', '\r']).is_empty() {
         return Err(QueryError::new(query, 0, "empty query"));
+    }
+    // Loki's own limit, with its message (pkg/logql/syntax/parser.go,
+    // maxInputSize).
+    if query.len() >= MAX_INPUT_SIZE {
+        return Err(QueryError::new(
+            query,
+            0,
+            format!("input size too long ({} > {MAX_INPUT_SIZE})", query.len()),
+        ));
     }
     let tokens = lexer::lex(query)?;
     grammar::check_nesting(query, &tokens)?;

@@ -630,12 +630,27 @@ fn never_panics_on_truncated_or_mutated_input() {
 fn deep_nesting_is_rejected_not_overflowed() {
     let q = format!("{}1{}", "(".repeat(5000), ")".repeat(5000));
     assert!(err(&q).message.contains("nested too deeply"));
-    let q = format!("{}1", "1 ^ ".repeat(3000));
+    // Up to 1,000 binary operators (each nests the tree one level): fine.
+    let q = format!("{}1", "1 ^ ".repeat(1000));
     assert!(parse(&q).is_ok());
-    let q = format!("{{a=\"b\"}} | {}", "x=\"1\" and ".repeat(2000) + "y=\"2\"");
+    let q = format!("{{a=\"b\"}} | {}", "x=\"1\" and ".repeat(1000) + "y=\"2\"");
     assert!(parse(&q).is_ok());
-    let q = format!("{{a=\"b\"}} | {}", "x=\"1\", ".repeat(2000) + "y=\"2\"");
-    assert!(parse(&q).is_ok());
+    // Past them, a message, not a stack overflow in a later pass (a chain
+    // of 14,000 terms aborted the process).
+    for q in [
+        format!("{}1", "1 + ".repeat(14_000)),
+        format!("{{a=\"b\"}} | {}", "x=\"1\", ".repeat(2000) + "y=\"2\""),
+        format!("{{a=\"b\"}} | {}", "x=\"1\" or ".repeat(1001) + "y=\"2\""),
+    ] {
+        assert!(
+            err(&q).message.contains("more than 1000 binary operators"),
+            "{}",
+            &q[..40]
+        );
+    }
+    // Loki's input limit, with its message.
+    let q = format!("{{a=\"b\"}} |= \"{}\"", "x".repeat(131_072));
+    assert_eq!(err(&q).message, "input size too long (131085 > 131072)");
 }
 
 // --- grammar pieces ----------------------------------------------------
