@@ -160,6 +160,11 @@ pub struct QueryArgs {
     /// Log queries: at most this many lines.
     #[arg(long, default_value_t = 100)]
     pub limit: usize,
+    /// Metric queries: refuse an answer (or a range aggregation's
+    /// collected samples) of more series than this, as Loki's
+    /// max_query_series; 0 for no limit.
+    #[arg(long, default_value_t = 20_000)]
+    pub max_series: usize,
     /// Log queries: oldest first (default newest first, as Loki).
     #[arg(long)]
     pub forward: bool,
@@ -212,6 +217,7 @@ impl QueryArgs {
             step,
             instant: self.instant,
             limit: self.limit,
+            max_series: self.max_series,
             forward: self.forward,
             output: match self.output {
                 QueryOutputArg::Table => QueryOutput::Table,

@@ -79,3 +79,40 @@ fn end_before_start_is_refused() {
         "{err}"
     );
 }
+
+/// Loki's `max_query_series` (`--max-series`, default 20,000): an answer
+/// of more series fails with Loki's message (pkg/logqlmodel/error.go
+/// `NewSeriesLimitError`), and so do the collected series of a range
+/// aggregation, so memory stays bounded however many series the input has.
+#[test]
+fn too_many_series_fail_with_lokis_message() {
+    let log: String = (0..5)
+        .map(|i| format!("{{\"ts\":\"2026-05-06T10:00:0{i}Z\",\"id\":\"{i}\"}}\n"))
+        .collect();
+    let by_id = r#"sum by (id) (count_over_time({job="x"} | json [1m]))"#;
+    let (code, _, err) = query(&["--label", "job=x", "--max-series", "5", by_id], &log);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = query(&["--label", "job=x", "--max-series", "4", by_id], &log);
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert!(
+        err.contains("maximum number of series (4) reached for a single query"),
+        "{err}"
+    );
+    // The same through a binary operation (evaluated step by step).
+    let (code, _, err) = query(
+        &[
+            "--label",
+            "job=x",
+            "--max-series",
+            "4",
+            &format!("{by_id} * 2"),
+        ],
+        &log,
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("maximum number of series (4)"), "{err}");
+    // 0: no limit.
+    let (code, _, _) = query(&["--label", "job=x", "--max-series", "0", by_id], &log);
+    assert_eq!(code, 0);
+}

@@ -32,6 +32,7 @@ pub struct QueryOptions {
     pub step: Option<i64>,
     pub instant: bool,
     pub limit: usize,
+    pub max_series: usize,
     pub forward: bool,
     pub output: QueryOutput,
     pub lines: LineOutput,
@@ -44,6 +45,7 @@ fn run_metric(m: &MetricExpr, opts: &QueryOptions) -> i32 {
         end: opts.end,
         step: opts.step,
         instant: opts.instant,
+        max_series: opts.max_series,
     };
     let plan = match MetricPlan::new(m, params) {
         Ok(p) => p,

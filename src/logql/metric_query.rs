@@ -29,6 +29,10 @@ pub struct MetricParams {
     /// Default: the largest range in the query (60 s without one).
     pub step: Option<i64>,
     pub instant: bool,
+    /// More series than this (in the answer, or collected for one range
+    /// aggregation) fail the query, as Loki's `max_query_series`; 0: no
+    /// limit.
+    pub max_series: usize,
 }
 
 /// Why a metric query has no answer.
@@ -146,6 +150,8 @@ impl<'m> MetricPlan<'m> {
             series: self.ranges.iter().map(|_| HashMap::new()).collect(),
             failed: self.ranges.iter().map(|_| ErrorSamples::new()).collect(),
             any_sample_fails: self.mode == ErrorMode::AnySample,
+            max_series: self.params.max_series,
+            too_many: false,
         }
     }
 
@@ -162,6 +168,10 @@ impl<'m> MetricPlan<'m> {
         collected: Collector,
         w: &mut ResultWriter<W>,
     ) -> Result<(), MetricQueryError> {
+        let max_series = self.params.max_series;
+        if collected.too_many {
+            return Err(series_limit(max_series));
+        }
         let (data, failed) = collected.into_data();
         // Without start, end or instant the query stands for all the data,
         // so any sample carrying `__error__` fails it (the first one read
@@ -194,12 +204,18 @@ impl<'m> MetricPlan<'m> {
         }
         let instant = self.params.instant;
         match eval::single_series_range(self.expr).filter(|_| !instant) {
-            // Every output series is one collected series: evaluated and
-            // written one at a time, each freed once written.
+            // Every output series is one collected series (so the limit
+            // was checked as they were collected): evaluated and written
+            // one at a time, each freed once written.
             Some(r) => result::write_per_series(w, r, data, &times)?,
             None => {
                 let answer = result::evaluate_by_step(self.expr, instant, &data, &times)
                     .map_err(|e| MetricQueryError::Query(e.to_string()))?;
+                if let result::QueryResult::Series(s) = &answer {
+                    if max_series > 0 && s.len() > max_series {
+                        return Err(series_limit(max_series));
+                    }
+                }
                 result::write_result(w, answer)?;
             }
         }
@@ -243,6 +259,14 @@ impl<'m> MetricPlan<'m> {
             checked_steps(start, end, step)
         }
     }
+}
+
+/// Loki's error for too many series (`NewSeriesLimitError` in
+/// pkg/logqlmodel/error.go).
+fn series_limit(limit: usize) -> MetricQueryError {
+    MetricQueryError::Query(format!(
+        "maximum number of series ({limit}) reached for a single query; consider reducing query cardinality by adding more specific stream selectors, reducing the time range, or aggregating results with functions like sum(), count() or topk()"
+    ))
 }
 
 /// The first step whose window of `r` holds an error sample, and that
@@ -313,6 +337,10 @@ pub struct Collector {
     series: Vec<HashMap<LabelSet, Vec<(i64, f64)>>>,
     failed: Vec<ErrorSamples>,
     any_sample_fails: bool,
+    max_series: usize,
+    /// A range aggregation collected more series than the limit: the
+    /// query fails, and reading stops so memory stays bounded.
+    too_many: bool,
 }
 
 impl Collector {
@@ -339,6 +367,10 @@ impl Collector {
             for (msg, times) in c.errors {
                 failed.entry(msg).or_default().extend(times);
             }
+        }
+        if self.max_series > 0 && self.series.iter().any(|s| s.len() > self.max_series) {
+            self.too_many = true;
+            return ControlFlow::Break(());
         }
         if self.any_sample_fails && self.failed.iter().all(|f| !f.is_empty()) {
             ControlFlow::Break(())
