@@ -105,8 +105,14 @@ pub struct RouteAgg {
     pub by_method_status: IndexMap<(String, u16), u64>,
 }
 
+/// Distinct HTTP methods named before the rest is `_other_` (real logs
+/// have a handful; a hostile stream could have millions).
+pub const METHOD_CAP: usize = 16;
+
 impl RouteAgg {
-    fn merge(&mut self, o: &RouteAgg) {
+    /// Merges `o`; a method not among `methods` joins them while there is
+    /// room, else it is counted as `_other_`.
+    fn merge(&mut self, o: &RouteAgg, methods: &mut HashSet<String>) {
         self.requests += o.requests;
         self.errors_5xx += o.errors_5xx;
         self.slow += o.slow;
@@ -116,8 +122,16 @@ impl RouteAgg {
             *a += b;
         }
         self.latency_sum_s += o.latency_sum_s;
-        for (k, v) in &o.by_method_status {
-            *self.by_method_status.entry(k.clone()).or_default() += v;
+        for ((m, status), v) in &o.by_method_status {
+            let m = if m == OTHER || methods.contains(m) {
+                m.clone()
+            } else if methods.len() < METHOD_CAP {
+                methods.insert(m.clone());
+                m.clone()
+            } else {
+                OTHER.to_string()
+            };
+            *self.by_method_status.entry((m, *status)).or_default() += v;
         }
     }
 
@@ -170,6 +184,9 @@ pub struct Agg {
     /// is checked in constant time, not by a scan per key merged.
     function_names: HashSet<String>,
     counter_series: HashMap<usize, usize>,
+    /// The HTTP methods named so far (at most [`METHOD_CAP`]); others are
+    /// counted as `_other_` as they are merged, not only when printed.
+    method_names: HashSet<String>,
 }
 
 impl Agg {
@@ -216,9 +233,21 @@ impl Agg {
         for (k, v) in &o.by_status {
             *self.by_status.entry(*k).or_default() += v;
         }
+        if self.method_names.is_empty() {
+            for r in self.routes.values() {
+                for (m, _) in r.by_method_status.keys() {
+                    if m != OTHER && self.method_names.len() < METHOD_CAP {
+                        self.method_names.insert(m.clone());
+                    }
+                }
+            }
+        }
         for (route, agg) in &o.routes {
             let key = capped_key(&self.routes, route, cfg.route_cap);
-            self.routes.entry(key).or_default().merge(agg);
+            self.routes
+                .entry(key)
+                .or_default()
+                .merge(agg, &mut self.method_names);
         }
         for (t, r) in &o.lock_events {
             let r = r
@@ -598,6 +627,26 @@ mod tests {
         total.merge(&functions(&[("c", "success"), ("d", "success")]), &cfg);
         let names: Vec<&str> = total.functions.keys().map(|(f, _)| f.as_str()).collect();
         assert_eq!(names, ["a", "b", "a", "c", OTHER]);
+    }
+
+    /// Methods are capped as they are merged: 100,000 distinct methods
+    /// leave 16 named and the rest in `_other_`, counted.
+    #[test]
+    fn methods_are_capped_when_merged() {
+        let cfg = MetricsConfig::default();
+        let mut chunk = Agg::default();
+        let route = chunk.routes.entry("/a".to_string()).or_default();
+        for i in 0..100_000 {
+            route.by_method_status.insert((format!("M{i}"), 200), 1);
+        }
+        let mut total = Agg::new(&cfg);
+        total.merge(&chunk, &cfg);
+        let r = &total.routes["/a"];
+        assert_eq!(r.by_method_status.len(), METHOD_CAP + 1);
+        assert_eq!(
+            r.by_method_status[&(OTHER.to_string(), 200)],
+            100_000 - METHOD_CAP as u64
+        );
     }
 
     /// 50,000 distinct (function, status) pairs merge in linear time: the

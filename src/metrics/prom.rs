@@ -12,13 +12,10 @@
 
 use indexmap::IndexMap;
 
-use super::aggregate::{Agg, MetricsConfig, RouteAgg, LATENCY_BUCKETS, OTHER};
+use super::aggregate::{Agg, MetricsConfig, RouteAgg, LATENCY_BUCKETS, METHOD_CAP, OTHER};
 use super::catalog;
 use super::exposition::{MetricFamily, Sample, SampleValue};
 use super::report::QueryDisplay;
-
-/// Distinct HTTP methods named before the rest is `_other_`.
-const METHOD_CAP: usize = 16;
 
 /// Which queries own a series, and from what count on.
 #[derive(Debug, Default)]
