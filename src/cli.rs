@@ -535,6 +535,7 @@ impl InputArgs {
                     ..FollowOptions::default()
                 }),
                 formats,
+                interrupt: None,
             },
             threads,
         })

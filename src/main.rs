@@ -2,11 +2,14 @@
 //! and turns its outcome into the exit status.
 
 use std::fmt;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use clap::Parser;
 use nagare::cli::{Cli, Command, FormatsAction};
 use nagare::cmd::{self, EXIT_USAGE};
 use nagare::diag;
+use signal_hook::consts::{SIGINT, SIGTERM};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::fmt::format::{DefaultFields, Format, Full, Writer};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
@@ -73,26 +76,55 @@ fn usage_error(message: &str) {
     let _ = writeln!(std::io::stderr(), "nagare: {message}");
 }
 
+/// A followed run is ended by SIGINT or SIGTERM the way it ends at the
+/// end of its input: sources stop at their next wait for data, the last
+/// batches are handled, and the command prints or pushes its final state
+/// and exits 0. A second signal ends the process at once.
+fn stop_on_signals(inputs: &mut cmd::InputOptions) {
+    if inputs.read.follow.is_none() {
+        return;
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [SIGINT, SIGTERM] {
+        let armed = signal_hook::flag::register_conditional_shutdown(sig, 130, stop.clone())
+            .and_then(|_| signal_hook::flag::register(sig, stop.clone()));
+        if let Err(e) = armed {
+            tracing::debug!("signal {sig} not handled: {e}");
+            return;
+        }
+    }
+    inputs.read.interrupt = Some(stop);
+}
+
 fn main() {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
     let code = match cli.command {
         Command::Filter(args) => match args.resolve() {
-            Ok(opts) => cmd::filter::run(opts),
+            Ok(mut opts) => {
+                stop_on_signals(&mut opts.engine);
+                cmd::filter::run(opts)
+            }
             Err(e) => {
                 usage_error(&e.0);
                 EXIT_USAGE
             }
         },
         Command::Metrics(args) => match (*args).resolve() {
-            Ok(opts) => cmd::metrics::run(opts),
+            Ok(mut opts) => {
+                stop_on_signals(&mut opts.engine);
+                cmd::metrics::run(opts)
+            }
             Err(e) => {
                 usage_error(&e.0);
                 EXIT_USAGE
             }
         },
         Command::Query(args) => match (*args).resolve() {
-            Ok(opts) => cmd::query::run(opts),
+            Ok(mut opts) => {
+                stop_on_signals(&mut opts.engine);
+                cmd::query::run(opts)
+            }
             Err(e) => {
                 usage_error(&e.0);
                 EXIT_USAGE

@@ -97,3 +97,63 @@ fn every_followed_file_is_read() {
     let _ = child.wait();
     assert_eq!(got.as_deref(), Ok("from the eighth file"));
 }
+
+/// Sends `signal` (a `kill` name) to the child.
+fn signal(child: &Child, name: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+}
+
+/// SIGINT ends `metrics -f` as the end of its input would: the final report
+/// is printed and the exit status is 0 (it used to die printing nothing).
+#[test]
+fn sigint_ends_a_followed_metrics_run_with_its_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    std::fs::write(
+        &log,
+        "{\"status\":200,\"path\":\"/a\",\"latency_ms\":5}\n{\"status\":503,\"path\":\"/a\",\"latency_ms\":9}\n",
+    )
+    .unwrap();
+    let mut child = common::nagare()
+        .args(["metrics", "-f", "--output", "json"])
+        .arg(&log)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    signal(&child, "INT");
+    let code = exit_within(&mut child, Duration::from_secs(10));
+    assert_eq!(code, Some(0));
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&out).expect(&out);
+    assert_eq!(report["records"], 2);
+    assert_eq!(report["requests"]["by_class"]["5xx"], 1);
+}
+
+/// SIGTERM ends `filter -f` quietly, after what it read was printed.
+#[test]
+fn sigterm_ends_a_followed_filter() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    std::fs::write(&log, "one\ntwo\n").unwrap();
+    let mut child = common::nagare()
+        .args(["filter", "-f", "|= \"\""])
+        .arg(&log)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    signal(&child, "TERM");
+    assert_eq!(exit_within(&mut child, Duration::from_secs(10)), Some(0));
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+    assert_eq!(out, "one\ntwo\n");
+}

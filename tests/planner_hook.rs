@@ -36,6 +36,7 @@ fn read_options() -> ReadOptions {
         max_line: 1 << 20,
         follow: None,
         formats: Registry::empty(),
+        interrupt: None,
     }
 }
 

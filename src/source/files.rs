@@ -44,6 +44,9 @@ pub struct ReadOptions {
     pub follow: Option<FollowOptions>,
     /// The custom formats detection may pick.
     pub formats: &'static Registry,
+    /// Set from outside (SIGINT/SIGTERM on a followed run): the sources end
+    /// as when the consumer stops.
+    pub interrupt: Option<Arc<AtomicBool>>,
 }
 
 /// Reads `inputs` in order as batches.
@@ -77,7 +80,10 @@ struct Reading {
 
 impl<'a> FileSource<'a> {
     pub fn new(inputs: Vec<InputSpec>, mut opts: ReadOptions, filter: InputFilter<'a>) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
+        let stop = opts
+            .interrupt
+            .clone()
+            .unwrap_or_else(|| Arc::new(AtomicBool::new(false)));
         if let Some(f) = opts.follow.as_mut() {
             f.stop = Some(stop.clone());
         }
@@ -299,6 +305,7 @@ mod tests {
             max_line: 1 << 20,
             follow: None,
             formats: Registry::empty(),
+            interrupt: None,
         }
     }
 
