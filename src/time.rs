@@ -510,6 +510,22 @@ pub fn parse_cli_time(s: &str, now_ns: i64) -> Result<i64, String> {
             return Ok(ns);
         }
     }
+    // A well-formed time whose year is out of reach: say the reach, not
+    // "expected RFC 3339".
+    if t.len() >= 10 && t.as_bytes()[..4].iter().all(u8::is_ascii_digit) && t.as_bytes()[4] == b'-'
+    {
+        let probe = format!("2000{}", &t[4..]);
+        let full = format!("{probe}T00:00:00Z");
+        if parse_rfc3339(probe.as_bytes()).is_some()
+            || (probe.len() == 10 && parse_rfc3339(full.as_bytes()).is_some())
+        {
+            return Err(format!(
+                "invalid time {s:?}: outside the times nagare can hold ({} to {}: nanoseconds since 1970 in 64 bits)",
+                format_rfc3339_nano(i64::MIN),
+                format_rfc3339_nano(i64::MAX)
+            ));
+        }
+    }
     Err(format!(
         "invalid time {s:?}: expected RFC 3339 (2026-05-06T10:00:00Z), a date, epoch seconds or a duration ago (6h, 30m)"
     ))
@@ -556,6 +572,18 @@ pub fn format_rfc3339_digits(ns: i64, digits: u8) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A well-formed time out of reach says the reach.
+    #[test]
+    fn out_of_range_times_name_the_range() {
+        for t in ["0001-01-01T00:00:00Z", "9999-12-31T00:00:00Z", "1500-01-01"] {
+            let e = parse_cli_time(t, 0).unwrap_err();
+            assert!(e.contains("outside the times nagare can hold (1677-09-21T00:12:43.145224192Z to 2262-04-11T23:47:16.854775807Z"), "{e}");
+        }
+        assert!(parse_cli_time("2026-13-01T00:00:00Z", 0)
+            .unwrap_err()
+            .contains("expected RFC 3339"));
+    }
 
     fn chrono_ns(s: &str) -> i64 {
         DateTime::parse_from_rfc3339(s)
