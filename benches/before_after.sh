@@ -36,6 +36,10 @@ trap 'rm -f "$tf"' EXIT
 # one BIN ARGS...: "seconds rss_kb" of one run.
 one() {
   local t0 t1
+  if [[ "$2" == query ]]; then
+    local bin=$1; shift 2
+    set -- "$bin" query $(unlimited "$bin") "$@"
+  fi
   t0=$(date +%s%N)
   /usr/bin/time -o "$tf" -f "%M" "$@" > /dev/null 2>&1 || true
   t1=$(date +%s%N)

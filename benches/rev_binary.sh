@@ -3,6 +3,15 @@
 # rev_binary REV: prints the path of a release `nagare` built from commit
 # REV in a worktree under bench-data/ (built once, reused); with REV "-",
 # the binary named by $BEFORE.
+# unlimited BIN: the flag that lifts `query`'s series limit, when BIN has
+# one (the benchmark queries answer with ~150,000 series; builds before
+# --max-series had no limit).
+unlimited() {
+  if "$1" query --help 2>/dev/null | grep -q -- --max-series; then
+    echo "--max-series=0"
+  fi
+}
+
 rev_binary() {
   local rev=$1
   if [[ "$rev" == "-" ]]; then

@@ -46,6 +46,10 @@ norm() {
 same=0 differ=0 unstable=0 expected=0
 run() { # which bin args...
   local which=$1 bin=$2; shift 2
+  if [[ "$1" == query ]]; then
+    shift
+    set -- query $(unlimited "$bin") "$@"
+  fi
   set +e
   if [[ -n "${STDIN:-}" ]]; then
     "$bin" "$@" < "$STDIN" > "$out/$which.out" 2> "$out/$which.err"

@@ -123,6 +123,11 @@ impl RouteAgg {
         }
         self.latency_sum_s += o.latency_sum_s;
         for ((m, status), v) in &o.by_method_status {
+            // Usually the route has the pair already: no copy, no cap check.
+            if let Some(n) = self.by_method_status.get_mut(&MethodKey(m, *status)) {
+                *n += v;
+                continue;
+            }
             let m = if m == OTHER || methods.contains(m) {
                 m.clone()
             } else if methods.len() < METHOD_CAP {
