@@ -979,17 +979,6 @@ impl<'a> Record<'a> {
     pub fn error(&self) -> Option<&'static str> {
         self.exec.error()
     }
-
-    /// Whether the line decoded completely in its format (a *record*, not
-    /// a malformed line).
-    pub fn decoded_ok(&self) -> bool {
-        self.exec.decoded_ok
-    }
-
-    /// What the format decoded (and stages extracted since).
-    pub fn decoded(&self) -> &'a Decoded {
-        &self.exec.dec
-    }
 }
 
 /// Whether a stream matcher list selects `labels` (used per input).
