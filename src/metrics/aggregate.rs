@@ -109,6 +109,10 @@ pub struct RouteAgg {
 /// have a handful; a hostile stream could have millions).
 pub const METHOD_CAP: usize = 16;
 
+/// Distinct Convex function statuses named before the rest is `_other_`
+/// (Convex reports `success` and `failure`).
+pub const STATUS_CAP: usize = 16;
+
 impl RouteAgg {
     /// Merges `o`; a method not among `methods` joins them while there is
     /// room, else it is counted as `_other_`.
@@ -189,6 +193,8 @@ pub struct Agg {
     /// is checked in constant time, not by a scan per key merged.
     function_names: HashSet<String>,
     counter_series: HashMap<usize, usize>,
+    /// The Convex statuses named so far (at most [`STATUS_CAP`]).
+    function_statuses: HashSet<String>,
     /// The HTTP methods named so far (at most [`METHOD_CAP`]); others are
     /// counted as `_other_` as they are merged, not only when printed.
     method_names: HashSet<String>,
@@ -295,7 +301,15 @@ impl Agg {
             } else {
                 OTHER.to_string()
             };
-            let e = self.functions.entry((f, st.clone())).or_default();
+            let st = if st == OTHER || self.function_statuses.contains(st) {
+                st.clone()
+            } else if self.function_statuses.len() < STATUS_CAP {
+                self.function_statuses.insert(st.clone());
+                st.clone()
+            } else {
+                OTHER.to_string()
+            };
+            let e = self.functions.entry((f, st)).or_default();
             e.executions += agg.executions;
             e.seconds_sum += agg.seconds_sum;
             for (a, b) in e.buckets.iter_mut().zip(agg.buckets.iter()) {
@@ -313,6 +327,13 @@ impl Agg {
                 .keys()
                 .map(|(f, _)| f)
                 .filter(|f| *f != OTHER)
+                .cloned()
+                .collect();
+            self.function_statuses = self
+                .functions
+                .keys()
+                .map(|(_, s)| s)
+                .filter(|s| *s != OTHER)
                 .cloned()
                 .collect();
         }
@@ -673,5 +694,11 @@ mod tests {
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
         let distinct: HashSet<&str> = total.functions.keys().map(|(f, _)| f.as_str()).collect();
         assert_eq!(distinct.len(), cfg.function_cap + 1);
+        // Statuses are capped too (120,000 distinct ones made as many
+        // series): 16 named, the rest `_other_`.
+        let statuses: HashSet<&str> = total.functions.keys().map(|(_, s)| s.as_str()).collect();
+        assert_eq!(statuses.len(), STATUS_CAP + 1);
+        let executions: u64 = total.functions.values().map(|a| a.executions).sum();
+        assert_eq!(executions, 50_000);
     }
 }
