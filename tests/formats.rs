@@ -5,8 +5,7 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Output, Stdio};
+use std::process::Output;
 
 use common::*;
 use serde_json::Value;
@@ -42,24 +41,6 @@ fn stdout(out: &Output) -> String {
 
 fn label<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
     v["labels"][name].as_str()
-}
-
-fn run_stdin(args: &[&str], input: &[u8]) -> Output {
-    let mut child = nagare()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    out
 }
 
 #[test]

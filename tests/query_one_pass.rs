@@ -2,8 +2,7 @@
 //! has: stdin, gzip and `--follow` give the same answer as a plain file
 //! (they used to give nothing, or decompress once per aggregation).
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -33,18 +32,10 @@ const RATIO: &str = r#"sum(count_over_time({job="x"} |= "GET" [1h])) / sum(count
 /// Runs `nagare query` with `args`, feeding `stdin`; returns status, stdout
 /// and stderr.
 fn query(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
-    let mut child = common::nagare()
-        .arg("query")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut pipe = child.stdin.take().unwrap();
-    pipe.write_all(stdin).unwrap();
-    drop(pipe);
-    let out = child.wait_with_output().unwrap();
+    let args: Vec<&str> = std::iter::once("query")
+        .chain(args.iter().copied())
+        .collect();
+    let out = common::run_stdin(&args, stdin);
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8(out.stdout).unwrap(),
@@ -58,9 +49,7 @@ fn stdin_gzip_and_follow_answer_as_the_file_does() {
     let file = dir.path().join("app.log");
     std::fs::write(&file, LOG).unwrap();
     let gz = dir.path().join("app.log.gz");
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(LOG.as_bytes()).unwrap();
-    std::fs::write(&gz, e.finish().unwrap()).unwrap();
+    std::fs::write(&gz, common::gzip(LOG.as_bytes())).unwrap();
     let file = file.to_str().unwrap();
     let gz = gz.to_str().unwrap();
 
@@ -100,9 +89,7 @@ fn stdin_gzip_and_follow_answer_as_the_file_does() {
 fn each_input_is_read_once_per_query() {
     let dir = tempfile::tempdir().unwrap();
     let gz = dir.path().join("app.log.gz");
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(LOG.as_bytes()).unwrap();
-    std::fs::write(&gz, e.finish().unwrap()).unwrap();
+    std::fs::write(&gz, common::gzip(LOG.as_bytes())).unwrap();
     let out = Command::new(common::nagare_bin())
         .env("RUST_LOG", "info")
         .args(["query", "--label", "job=x", RATIO])

@@ -12,7 +12,7 @@
 
 use indexmap::IndexMap;
 
-use super::aggregate::{Agg, MetricsConfig, RouteAgg, LATENCY_BUCKETS, METHOD_CAP, OTHER};
+use super::aggregate::{Agg, MetricsConfig, RouteAgg, LATENCY_BUCKETS, OTHER};
 use super::catalog;
 use super::exposition::{MetricFamily, Sample, SampleValue};
 use super::report::QueryDisplay;
@@ -87,28 +87,17 @@ impl QuerySeries {
             fams.push(fam);
         }
 
-        // Requests by route, method, status.
+        // Requests by route, method, status (methods were capped as they
+        // were merged).
         let mut requests = catalog::HTTP_REQUESTS.family();
-        let mut methods: Vec<String> = Vec::new();
-        let mut by_series: IndexMap<(String, String, u16), u64> = IndexMap::new();
         for (route, r) in &agg.routes {
             for ((m, s), n) in &r.by_method_status {
-                let m = if methods.contains(m) {
-                    m.clone()
-                } else if methods.len() < METHOD_CAP {
-                    methods.push(m.clone());
-                    m.clone()
-                } else {
-                    OTHER.to_string()
-                };
-                *by_series.entry((route.clone(), m, *s)).or_default() += n;
+                let status = s.to_string();
+                requests.samples.push(
+                    catalog::HTTP_REQUESTS
+                        .sample(&[route, m, &status], SampleValue::Scalar(*n as f64)),
+                );
             }
-        }
-        for ((route, m, s), n) in &by_series {
-            let status = s.to_string();
-            requests.samples.push(
-                catalog::HTTP_REQUESTS.sample(&[route, m, &status], SampleValue::Scalar(*n as f64)),
-            );
         }
         fams.push(requests);
 

@@ -139,6 +139,27 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
+/// Runs `nagare ARGS…` with `input` on stdin (written from a thread, so
+/// a large input cannot deadlock against a full stdout pipe).
+pub fn run_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = nagare()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
 /// Runs `nagare metrics ARGS…` to completion.
 pub fn metrics<I, S>(args: I) -> Output
 where
