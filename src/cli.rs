@@ -267,6 +267,16 @@ pub struct MetricsArgs {
     /// Regex (on the raw line) that marks a DB lock event [rules default: database is locked].
     #[arg(long, value_name = "REGEX")]
     pub lock_pattern: Option<String>,
+    /// How far (event time) a lock event may trail the newest one and still join a burst;
+    /// older ones are counted as late [rules: lock_reorder_window; default 5m with -f,
+    /// unlimited otherwise].
+    #[arg(long, value_name = "DURATION")]
+    pub lock_reorder_window: Option<String>,
+    /// Series of http_requests_total and of the Convex executions before new label
+    /// combinations are folded (method and function status _other_, status by class)
+    /// [rules default: 1000].
+    #[arg(long, value_name = "N")]
+    pub series_cap: Option<usize>,
     /// How many top search queries are named; the rest is _other_ [rules default: 20].
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
@@ -332,6 +342,22 @@ impl MetricsArgs {
         if let Some(p) = &self.lock_pattern {
             cfg.lock_re = regex::bytes::Regex::new(p)
                 .map_err(|e| UsageError(format!("--lock-pattern: {e}")))?;
+        }
+        if let Some(w) = &self.lock_reorder_window {
+            cfg.lock_reorder_ns = Some(crate::units::parse_duration(w).map_err(|e| {
+                UsageError(format!(
+                    "--lock-reorder-window {w:?}: {e} (expected a duration such as 5m)"
+                ))
+            })?);
+        }
+        if cfg.lock_reorder_ns.is_none() && self.input.follow {
+            cfg.lock_reorder_ns = Some(crate::metrics::aggregate::FOLLOW_LOCK_REORDER_NS);
+        }
+        if let Some(n) = self.series_cap {
+            if n == 0 {
+                return Err(UsageError("--series-cap must be at least 1".into()));
+            }
+            cfg.series_cap = n;
         }
         if let Some(top) = self.top {
             if top == 0 {

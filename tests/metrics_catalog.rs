@@ -95,6 +95,11 @@ fn check_def(def: &MetricDef, fam: &Written, prefix: &str) {
         assert_eq!(got, wanted, "{name}: labels of {s:?}");
     }
     // The fixtures exercise the family: some series counts something.
+    // Two families count only what hostile input causes (tested in
+    // metrics_bounded_state.rs).
+    if ["db_lock_late_events_total", "series_folded_total"].contains(&name) {
+        return;
+    }
     let counted = fam.samples.iter().any(|s| {
         s.value > 0.0 && (def.kind != MetricKind::Histogram || s.name.ends_with("_count"))
     });

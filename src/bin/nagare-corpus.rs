@@ -52,7 +52,10 @@ OPTIONS:
                        an integer or decimal with optional suffix K/KB/M/MB/G/GB (powers
                        of 1000) or KiB/MiB/GiB (powers of 1024), e.g. 300MB
     --seed S           PRNG seed, decimal or 0x-hex u64 (default 1)
-    --format FORMAT    structlog | fly | flyctl | nginx (default structlog)
+    --format FORMAT    structlog | fly | flyctl | nginx | hostile (default structlog);
+                       hostile: JSON lines with random routes, methods, statuses, levels,
+                       events, queries, Convex functions and statuses, and DB lock events
+                       up to 30 minutes out of order (for bounded-state benchmarks)
     --gzip             gzip the output (a new gzip member every 64 MiB of uncompressed data)
     --start RFC3339    time of the first event (default 2026-05-06T10:00:00Z)
     --no-malformed     emit only well-formed events (the event sequence is unchanged;
@@ -81,6 +84,8 @@ enum Format {
     Fly,
     Flyctl,
     Nginx,
+    /// Hostile structlog-shaped JSON for the bounded-state benchmarks.
+    Hostile,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -172,6 +177,7 @@ fn parse_args(args: &[String]) -> Result<Parsed, String> {
                     "fly" => Format::Fly,
                     "flyctl" => Format::Flyctl,
                     "nginx" => Format::Nginx,
+                    "hostile" => Format::Hostile,
                     _ => return Err(format!("unknown format: {value}")),
                 }
             }
@@ -1903,6 +1909,9 @@ struct Stats {
 }
 
 fn generate<W: Write>(cfg: &Config, w: W) -> io::Result<(W, Stats)> {
+    if cfg.format == Format::Hostile {
+        return generate_hostile(cfg, w);
+    }
     let mut sink = Sink::new(w, cfg.gzip, cfg.gzip_member_bytes);
     let mut events = EventGen::new(cfg.seed, cfg.start_us);
     let mut odd = OddGen::new(cfg.seed);
@@ -1936,7 +1945,9 @@ fn generate<W: Write>(cfg: &Config, w: W) -> io::Result<(W, Stats)> {
                 line.clear();
                 odd.render(k, &mut line, &last, &mut r);
                 match cfg.format {
-                    Format::Structlog | Format::Nginx => b.extend_from_slice(&line),
+                    Format::Structlog | Format::Nginx | Format::Hostile => {
+                        b.extend_from_slice(&line)
+                    }
                     Format::Flyctl => {
                         r.flyctl_prefix(b, last.t_us, last.instance, k.wrapper_level());
                         b.extend_from_slice(&line);
@@ -1952,7 +1963,8 @@ fn generate<W: Write>(cfg: &Config, w: W) -> io::Result<(W, Stats)> {
                 last = e;
                 st.events += 1;
                 match cfg.format {
-                    Format::Structlog => r.structlog(b, &e),
+                    // generate_hostile writes that form.
+                    Format::Structlog | Format::Hostile => r.structlog(b, &e),
                     Format::Flyctl => {
                         r.flyctl_prefix(b, e.t_us, e.instance, LEVELS[e.level as usize]);
                         r.structlog(b, &e);
@@ -1970,6 +1982,103 @@ fn generate<W: Write>(cfg: &Config, w: W) -> io::Result<(W, Stats)> {
                         r.nginx(b, &e);
                     }
                 }
+            }
+        }
+        b.push(b'\n');
+        st.lines += 1;
+        st.bytes += (b.len() - start) as u64;
+        sink.maybe_flush()?;
+    }
+    let w = sink.finish()?;
+    Ok((w, st))
+}
+
+/// A random word of lower-case letters (no digits, so a route segment is
+/// never taken for an id).
+fn word(rng: &mut Rng, out: &mut Vec<u8>) {
+    let mut n = rng.next_u64() >> 28;
+    for _ in 0..rng.range(3, 9) {
+        out.push(b'a' + (n % 26) as u8);
+        n /= 26;
+    }
+}
+
+/// `--format hostile`: every label the metrics derive takes random values
+/// (routes, methods, statuses, levels, events, queries, Convex functions
+/// and statuses), and lock events arrive out of order, 2% of them up to 30
+/// minutes late. Routes come from a pool of 400 (so the first 200 seen are
+/// named and each meets many methods and statuses). Time advances 10 ms a
+/// record from `--start`.
+fn generate_hostile<W: Write>(cfg: &Config, w: W) -> io::Result<(W, Stats)> {
+    let mut sink = Sink::new(w, cfg.gzip, cfg.gzip_member_bytes);
+    let mut rng = Rng::new(cfg.seed, 0x4057_11e5);
+    let mut ts = TsFmt::new();
+    let mut st = Stats::default();
+    let mut rec = 0u64;
+    loop {
+        match cfg.limit {
+            Limit::Lines(n) if st.records >= n => break,
+            Limit::Bytes(n) if st.bytes >= n => break,
+            _ => {}
+        }
+        let mut t_us = cfg.start_us + rec as i64 * 10_000;
+        rec += 1;
+        st.records += 1;
+        st.events += 1;
+        let start = sink.chunk.len();
+        let b = &mut sink.chunk;
+        let kind = rng.below(100);
+        if kind >= 80 {
+            // A lock event: most within a minute of now, some half an hour late.
+            let back = if rng.below(50) == 0 {
+                rng.below(1_800_000_000)
+            } else {
+                rng.below(60_000_000)
+            };
+            t_us -= back as i64;
+        }
+        b.extend_from_slice(b"{\"timestamp\":\"");
+        b.extend_from_slice(ts.iso_prefix(t_us.div_euclid(1_000_000)));
+        let _ = write!(b, ".{:06}Z\"", t_us.rem_euclid(1_000_000));
+        match kind {
+            0..=54 => {
+                let _ = write!(
+                    b,
+                    ",\"level\":\"l{}\",\"event\":\"e{}\",\"method\":\"M{}\",\"path\":\"/",
+                    rng.below(1000),
+                    rng.next_u64() >> 20,
+                    rng.below(100_000)
+                );
+                // 400 routes, more than the route cap, each seen often.
+                let mut pool = Rng::new(rng.below(400), 0x0a0a);
+                word(&mut pool, b);
+                let _ = write!(
+                    b,
+                    "\",\"status\":{},\"latency_ms\":{}.{},\"q\":\"q{}\"}}",
+                    rng.range(100, 599),
+                    rng.below(20_000),
+                    rng.below(10),
+                    rng.next_u64() >> 16
+                );
+            }
+            55..=79 => {
+                let _ = write!(
+                    b,
+                    ",\"topic\":\"function_execution\",\"function\":{{\"path\":\"m{}:f{}\"}},\
+                     \"status\":\"s{}\",\"execution_time_ms\":{}}}",
+                    // 300 functions (more than the cap), 1,000 statuses.
+                    rng.below(20),
+                    rng.below(15),
+                    rng.below(1000),
+                    rng.below(5000)
+                );
+            }
+            _ => {
+                b.extend_from_slice(b",\"level\":\"error\",\"event\":\"db.error\",\"route\":\"/");
+                word(&mut rng, b);
+                b.extend_from_slice(
+                    b"\",\"message\":\"sqlite3.OperationalError: database is locked\"}",
+                );
             }
         }
         b.push(b'\n');

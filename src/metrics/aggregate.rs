@@ -24,6 +24,12 @@ pub const OTHER: &str = "_other_";
 /// The route of a request that names none.
 pub const NO_ROUTE: &str = "_unknown_";
 
+/// Default series cap of a labelled family ([`MetricsConfig::series_cap`]).
+pub const DEFAULT_SERIES_CAP: usize = 1_000;
+
+/// Reorder window for lock events when following (event time).
+pub const FOLLOW_LOCK_REORDER_NS: i64 = 5 * 60 * 1_000_000_000;
+
 /// Upper bounds (seconds) of the latency histogram buckets.
 pub const LATENCY_BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -38,6 +44,12 @@ pub struct MetricsConfig {
     /// A record whose line matches is a DB lock event.
     pub lock_re: Regex,
     pub burst: BurstSpec,
+    /// How far (event time) a lock event may trail the newest one and still
+    /// be placed in order; `None`: no limit (a batch run's default).
+    pub lock_reorder_ns: Option<i64>,
+    /// Series of a labelled family (`http_requests_total`, the Convex
+    /// executions) before new label combinations are folded.
+    pub series_cap: usize,
     /// How many top queries are named (the rest is `_other_`).
     pub top: usize,
     pub route_cap: usize,
@@ -68,6 +80,8 @@ impl Default for MetricsConfig {
             slow_ms: 1000.0,
             lock_re: Regex::new("database is locked").expect("valid default regex"),
             burst: BurstSpec::default(),
+            lock_reorder_ns: None,
+            series_cap: DEFAULT_SERIES_CAP,
             top: 20,
             route_cap: 200,
             event_cap: 200,
@@ -113,10 +127,31 @@ pub const METHOD_CAP: usize = 16;
 /// (Convex reports `success` and `failure`).
 pub const STATUS_CAP: usize = 16;
 
+/// The series a capped family has named so far, and the records folded
+/// past its cap ([`MetricsConfig::series_cap`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SeriesBudget {
+    pub named: usize,
+    pub folded: u64,
+}
+
+/// The status key of requests folded past the series cap: the class
+/// (1–5, written `1xx`–`5xx`), never a real status (those are 100–599).
+pub fn folded_status(status: u16) -> u16 {
+    status / 100
+}
+
 impl RouteAgg {
     /// Merges `o`; a method not among `methods` joins them while there is
-    /// room, else it is counted as `_other_`.
-    fn merge(&mut self, o: &RouteAgg, methods: &mut HashSet<String>) {
+    /// room, else it is counted as `_other_`; a (method, status) pair new to
+    /// the family past its series cap is folded to (`_other_`, class).
+    fn merge(
+        &mut self,
+        o: &RouteAgg,
+        methods: &mut HashSet<String>,
+        series: &mut SeriesBudget,
+        series_cap: usize,
+    ) {
         self.requests += o.requests;
         self.errors_5xx += o.errors_5xx;
         self.slow += o.slow;
@@ -140,7 +175,20 @@ impl RouteAgg {
             } else {
                 OTHER.to_string()
             };
-            *self.by_method_status.entry((m, *status)).or_default() += v;
+            let key = (m, *status);
+            if let Some(n) = self.by_method_status.get_mut(&key) {
+                *n += v;
+            } else if *status < 100 || series.named < series_cap {
+                // Folded keys (status < 100) are bounded by routes × 5.
+                series.named += usize::from(*status >= 100);
+                self.by_method_status.insert(key, *v);
+            } else {
+                series.folded += v;
+                *self
+                    .by_method_status
+                    .entry((OTHER.to_string(), folded_status(*status)))
+                    .or_default() += v;
+            }
         }
     }
 
@@ -180,8 +228,10 @@ pub struct Agg {
     pub ts_digits: u8,
     pub by_status: IndexMap<u16, u64>,
     pub routes: IndexMap<String, RouteAgg>,
-    /// Lock events: (time, route) — rare, kept for burst detection.
+    /// A chunk's lock events: (time, route), handed to `locks` on merge.
     pub lock_events: Vec<(i64, Option<String>)>,
+    /// Bursts of the lock events merged so far (bounded state).
+    pub locks: bursts::BurstTracker,
     pub queries: TopCounter,
     pub events: IndexMap<String, u64>,
     pub levels: IndexMap<String, u64>,
@@ -198,12 +248,16 @@ pub struct Agg {
     /// The HTTP methods named so far (at most [`METHOD_CAP`]); others are
     /// counted as `_other_` as they are merged, not only when printed.
     method_names: HashSet<String>,
+    /// Series of `http_requests_total` and of the Convex executions.
+    pub request_series: SeriesBudget,
+    pub function_series: SeriesBudget,
 }
 
 impl Agg {
     pub fn new(cfg: &MetricsConfig) -> Agg {
         Agg {
             queries: TopCounter::new(cfg.query_capacity),
+            locks: bursts::BurstTracker::new(cfg.burst, cfg.lock_reorder_ns),
             ..Agg::default()
         }
     }
@@ -253,18 +307,29 @@ impl Agg {
                 }
             }
         }
+        if self.request_series.named == 0 {
+            self.request_series.named = self
+                .routes
+                .values()
+                .flat_map(|r| r.by_method_status.keys())
+                .filter(|(_, s)| *s >= 100)
+                .count();
+        }
+        self.request_series.folded += o.request_series.folded;
         for (route, agg) in &o.routes {
             let key = capped_key(&self.routes, route, cfg.route_cap);
-            self.routes
-                .entry(key)
-                .or_default()
-                .merge(agg, &mut self.method_names);
+            self.routes.entry(key).or_default().merge(
+                agg,
+                &mut self.method_names,
+                &mut self.request_series,
+                cfg.series_cap,
+            );
         }
         for (t, r) in &o.lock_events {
             let r = r
                 .as_ref()
                 .map(|r| capped_key(&self.routes, r, cfg.route_cap));
-            self.lock_events.push((*t, r));
+            self.locks.push(*t, r.as_deref());
         }
         self.queries.merge(&o.queries);
         for (k, v) in &o.events {
@@ -276,6 +341,7 @@ impl Agg {
             *self.levels.entry(key).or_default() += v;
         }
         self.index_caps();
+        self.function_series.folded += o.function_series.folded;
         for ((rule, values), n) in &o.counters {
             let key = (*rule, values.clone());
             let key = if self.counters.contains_key(&key) {
@@ -309,7 +375,20 @@ impl Agg {
             } else {
                 OTHER.to_string()
             };
-            let e = self.functions.entry((f, st)).or_default();
+            let key = (f, st);
+            // `(f, _other_)` keys are bounded by the function cap and not counted.
+            let key = if self.functions.contains_key(&key) || key.1 == OTHER {
+                key
+            } else if self.function_series.named < cfg.series_cap {
+                self.function_series.named += 1;
+                key
+            } else {
+                // Past the family's cap the status is folded; the function
+                // keeps its name (functions are capped on their own).
+                self.function_series.folded += agg.executions;
+                (key.0, OTHER.to_string())
+            };
+            let e = self.functions.entry(key).or_default();
             e.executions += agg.executions;
             e.seconds_sum += agg.seconds_sum;
             for (a, b) in e.buckets.iter_mut().zip(agg.buckets.iter()) {
@@ -336,6 +415,7 @@ impl Agg {
                 .filter(|s| *s != OTHER)
                 .cloned()
                 .collect();
+            self.function_series.named = self.functions.len();
         }
         if self.counter_series.is_empty() && !self.counters.is_empty() {
             for ((rule, values), _) in &self.counters {
@@ -351,9 +431,22 @@ impl Agg {
         *self.counters.entry((rule, values)).or_default() += 1;
     }
 
-    /// Bursts of lock events (sorted by time).
-    pub fn bursts(&self, spec: &BurstSpec) -> bursts::BurstReport {
-        bursts::find_bursts(&self.lock_events, spec)
+    /// Bursts of lock events so far (in time order).
+    pub fn bursts(&self) -> bursts::BurstReport {
+        if self.lock_events.is_empty() {
+            return self.locks.report();
+        }
+        // A chunk's own events, not merged anywhere yet.
+        let mut locks = self.locks.clone();
+        for (t, r) in &self.lock_events {
+            locks.push(*t, r.as_deref());
+        }
+        locks.report()
+    }
+
+    /// Lock events seen (in bursts, outside them, or late).
+    pub fn lock_event_count(&self) -> u64 {
+        self.locks.events() + self.lock_events.len() as u64
     }
 }
 
@@ -700,5 +793,111 @@ mod tests {
         assert_eq!(statuses.len(), STATUS_CAP + 1);
         let executions: u64 = total.functions.values().map(|a| a.executions).sum();
         assert_eq!(executions, 50_000);
+    }
+
+    /// Past the family's series cap a new (route, method, status) is folded
+    /// to (route, `_other_`, class): the route's totals and its 5xx count
+    /// stay right, the family stays bounded, and the folded records are
+    /// counted.
+    #[test]
+    fn request_series_are_capped_per_family() {
+        let cfg = MetricsConfig {
+            series_cap: 10,
+            ..MetricsConfig::default()
+        };
+        let mut total = Agg::new(&cfg);
+        let mut expected_5xx = 0;
+        for chunk_no in 0..50u16 {
+            let mut chunk = Agg::default();
+            for i in 0..40u16 {
+                let route = format!("/r{}", (chunk_no * 40 + i) % 300);
+                let status = 100 + (chunk_no * 40 + i) % 500;
+                expected_5xx += u64::from(status >= 500);
+                let r = chunk.routes.entry(route).or_default();
+                *r.by_method_status
+                    .entry((format!("M{}", i % 30), status))
+                    .or_default() += 1;
+                r.requests += 1;
+            }
+            total.merge(&chunk, &cfg);
+        }
+        let series: Vec<&(String, u16)> = total
+            .routes
+            .values()
+            .flat_map(|r| r.by_method_status.keys())
+            .collect();
+        let named = series.iter().filter(|(_, s)| *s >= 100).count();
+        assert_eq!(named, 10);
+        // Folded keys: at most one per (route, class).
+        assert!(
+            series.len() <= 10 + 5 * (cfg.route_cap + 1),
+            "{}",
+            series.len()
+        );
+        let count: u64 = total
+            .routes
+            .values()
+            .flat_map(|r| r.by_method_status.values())
+            .sum();
+        assert_eq!(count, 2_000);
+        assert_eq!(total.request_series.folded, 2_000 - 10);
+        let fivexx: u64 = total
+            .routes
+            .values()
+            .flat_map(|r| r.by_method_status.iter())
+            .filter(|((_, s), _)| *s == 5 || *s >= 500)
+            .map(|(_, n)| n)
+            .sum();
+        assert_eq!(fivexx, expected_5xx);
+    }
+
+    /// The same cap for the Convex family: past it a new (function, status)
+    /// keeps its function and folds its status.
+    #[test]
+    fn function_series_are_capped_per_family() {
+        let cfg = MetricsConfig {
+            series_cap: 5,
+            ..MetricsConfig::default()
+        };
+        let mut total = Agg::new(&cfg);
+        for f in 0..10 {
+            let st = format!("s{f}");
+            total.merge(&functions(&[(&format!("f{f}"), &st)]), &cfg);
+        }
+        assert_eq!(total.function_series.named, 5);
+        assert_eq!(total.function_series.folded, 5);
+        let keys: Vec<(&str, &str)> = total
+            .functions
+            .keys()
+            .map(|(f, s)| (f.as_str(), s.as_str()))
+            .collect();
+        assert_eq!(keys[5], ("f5", OTHER));
+        assert_eq!(keys.len(), 10);
+    }
+
+    /// Lock events merged in input order go through the bounded tracker;
+    /// a chunk's own events count too.
+    #[test]
+    fn lock_events_merge_into_bounded_tracker() {
+        let cfg = MetricsConfig {
+            lock_reorder_ns: Some(60_000_000_000),
+            ..MetricsConfig::default()
+        };
+        let mut total = Agg::new(&cfg);
+        for i in 0..10_000i64 {
+            let mut chunk = Agg::default();
+            chunk
+                .lock_events
+                .push((i * 1_000_000_000, Some("/a".into())));
+            total.merge(&chunk, &cfg);
+        }
+        let r = total.bursts();
+        assert_eq!(r.bursts_total, 1);
+        assert_eq!(r.bursts[0].events, 10_000);
+        assert_eq!(total.lock_event_count(), 10_000);
+        let mut chunk = Agg::default();
+        chunk.lock_events.push((0, None));
+        assert_eq!(chunk.lock_event_count(), 1);
+        assert_eq!(chunk.bursts().outside, 1);
     }
 }

@@ -12,16 +12,25 @@
 //! `--burst MIN/GAP`, default `3/5m` ([`BurstSpec::parse`]).
 //!
 //! # Memory
-//! Bursts can only be found once all events are known (a late event may join two groups),
-//! so events are stored: 16 bytes each plus one copy of each distinct route name. Lock
-//! events are rare, and storage is capped ([`DEFAULT_MAX_EVENTS`] = 1 000 000 events,
-//! about 16 MB); past the cap new events are not stored but counted in
-//! [`LockEvents::dropped`], and bursts are computed over the stored events.
+//! A follow run lasts weeks, so the state is bounded ([`BurstTracker`]): the open group
+//! (its first and last time, size and routes), a reorder buffer, and the most recent
+//! bursts. An event waits in the buffer until it trails the newest event by more than the
+//! reorder window (`lock_reorder_window`, 5 minutes by default when following); then
+//! events are placed in time order. An event older than the last one placed is *late*:
+//! counted and reported, in no group. Without a window (batch runs, whose input ends)
+//! every event waits, so the answer is the sorted-list definition above exactly, up to
+//! [`DEFAULT_MAX_PENDING`] waiting events (16 bytes each); past that the oldest are placed
+//! early. At most [`DEFAULT_MAX_KEPT_BURSTS`] bursts are listed (the most recent); the
+//! count covers all of them.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
 
-/// Default cap on stored lock events.
-pub const DEFAULT_MAX_EVENTS: usize = 1_000_000;
+/// Events that may wait to be placed in time order (16 bytes each).
+pub const DEFAULT_MAX_PENDING: usize = 1_000_000;
+
+/// Bursts listed in a report (the most recent ones).
+pub const DEFAULT_MAX_KEPT_BURSTS: usize = 1_000;
 
 /// Route index meaning "the event has no route".
 const NO_ROUTE: u32 = u32::MAX;
@@ -132,70 +141,140 @@ pub struct Burst {
     pub routes: Vec<String>,
 }
 
-/// Bursts found, in time order, and the stored events that belong to none.
+/// Bursts found, in time order, and the events that belong to none.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct BurstReport {
+    /// The most recent bursts (all of them unless `omitted` > 0).
     pub bursts: Vec<Burst>,
-    /// Stored events not in any burst.
+    /// Bursts found, listed or not.
+    pub bursts_total: u64,
+    /// Older bursts not listed (the kept list is bounded).
+    pub omitted: u64,
+    /// Events placed in no burst.
     pub outside: u64,
-    /// Events not stored because of the cap (not in `bursts` nor in `outside`).
-    pub dropped: u64,
+    /// Events that came later than the reorder window allows: in no burst
+    /// and not in `outside`.
+    pub late: u64,
 }
 
-/// Collector of lock events (bounded; see the module docs). Mergeable across workers.
+/// Streaming burst finder with bounded state (see the module docs).
+///
+/// Events wait in a reorder buffer until they are older than the newest
+/// event seen minus the reorder window; then they are taken in time order
+/// into the open group, which either grows or is closed (a burst, or
+/// events outside any burst). Mergeable state is not needed: the command
+/// feeds one tracker in input order, so the answer does not depend on the
+/// number of threads.
 #[derive(Debug, Clone)]
-pub struct LockEvents {
-    /// `(timestamp_ns, route index or NO_ROUTE)`.
-    events: Vec<(i64, u32)>,
+pub struct BurstTracker {
+    spec: BurstSpec,
+    /// How far (event time) an event may trail the newest one and still be
+    /// placed in order; `None`: no limit (batch runs, whose input ends).
+    reorder_ns: Option<i64>,
+    /// Events not yet placed, smallest time first.
+    pending: BinaryHeap<Reverse<(i64, u32)>>,
+    max_pending: usize,
+    newest: Option<i64>,
+    /// Time of the last placed event: an event before it is late.
+    placed_until: Option<i64>,
+    open: Option<Group>,
+    /// The most recent closed bursts (at most `max_kept`).
+    kept: VecDeque<Burst>,
+    max_kept: usize,
+    closed_bursts: u64,
+    outside: u64,
+    late: u64,
+    events: u64,
     route_names: Vec<Box<str>>,
     route_ids: HashMap<Box<str>, u32>,
-    max_events: usize,
-    dropped: u64,
 }
 
-impl Default for LockEvents {
+/// The group being built: its first and last time, size and routes.
+#[derive(Debug, Clone)]
+struct Group {
+    start: i64,
+    last: i64,
+    events: u64,
+    routes: BTreeSet<u32>,
+}
+
+impl Default for BurstTracker {
     fn default() -> Self {
-        Self::new()
+        Self::new(BurstSpec::default(), None)
     }
 }
 
-impl LockEvents {
-    /// A collector storing up to [`DEFAULT_MAX_EVENTS`] events.
-    pub fn new() -> Self {
-        Self::with_max_events(DEFAULT_MAX_EVENTS)
-    }
-
-    /// A collector storing up to `max_events` events.
-    pub fn with_max_events(max_events: usize) -> Self {
-        LockEvents {
-            events: Vec::new(),
+impl BurstTracker {
+    /// A tracker for `spec` with this reorder window (`None`: unlimited, up
+    /// to [`DEFAULT_MAX_PENDING`] waiting events).
+    pub fn new(spec: BurstSpec, reorder_ns: Option<i64>) -> Self {
+        BurstTracker {
+            spec,
+            reorder_ns: reorder_ns.map(|w| w.max(0)),
+            pending: BinaryHeap::new(),
+            max_pending: DEFAULT_MAX_PENDING,
+            newest: None,
+            placed_until: None,
+            open: None,
+            kept: VecDeque::new(),
+            max_kept: DEFAULT_MAX_KEPT_BURSTS,
+            closed_bursts: 0,
+            outside: 0,
+            late: 0,
+            events: 0,
             route_names: Vec::new(),
             route_ids: HashMap::new(),
-            max_events,
-            dropped: 0,
         }
     }
 
-    /// Records one lock event. Allocates only for a route name not seen before (and when
-    /// the event vector grows).
+    /// The same tracker with other bounds (tests, and callers that know
+    /// better).
+    pub fn with_bounds(mut self, max_pending: usize, max_kept: usize) -> Self {
+        self.max_pending = max_pending.max(1);
+        self.max_kept = max_kept;
+        self
+    }
+
+    /// Lock events seen (placed, waiting and late).
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// Records one lock event. Allocates only for a route name not seen
+    /// before; route names are the capped ones, so they are few.
     pub fn push(&mut self, timestamp_ns: i64, route: Option<&str>) {
-        if self.events.len() >= self.max_events {
-            self.dropped += 1;
+        self.events += 1;
+        if self.placed_until.is_some_and(|p| timestamp_ns < p) {
+            self.late += 1;
             return;
         }
         let r = match route {
             None => NO_ROUTE,
             Some(name) => self.route_index(name),
         };
-        self.events.push((timestamp_ns, r));
+        self.pending.push(Reverse((timestamp_ns, r)));
+        self.newest = Some(self.newest.map_or(timestamp_ns, |n| n.max(timestamp_ns)));
+        if let (Some(w), Some(newest)) = (self.reorder_ns, self.newest) {
+            let horizon = newest.saturating_sub(w);
+            while let Some(&Reverse((t, r))) = self.pending.peek() {
+                if t >= horizon {
+                    break;
+                }
+                self.pending.pop();
+                self.place(t, r);
+            }
+        }
+        while self.pending.len() > self.max_pending {
+            let Reverse((t, r)) = self.pending.pop().expect("non-empty");
+            self.place(t, r);
+        }
     }
 
     fn route_index(&mut self, name: &str) -> u32 {
         if let Some(&i) = self.route_ids.get(name) {
             return i;
         }
-        // Indices stay below NO_ROUTE because events (and so names) are capped far lower
-        // in practice; saturate rather than wrap if someone sets a huge cap.
+        // Names are capped routes (a few hundred); saturate rather than wrap.
         let i = (self.route_names.len() as u32).min(NO_ROUTE - 1);
         if (i as usize) < self.route_names.len() {
             return i;
@@ -206,79 +285,91 @@ impl LockEvents {
         i
     }
 
-    /// Number of stored events.
-    pub fn len(&self) -> usize {
-        self.events.len()
-    }
-
-    /// Whether no event is stored.
-    pub fn is_empty(&self) -> bool {
-        self.events.is_empty()
-    }
-
-    /// Events not stored because the cap was reached.
-    pub fn dropped(&self) -> u64 {
-        self.dropped
-    }
-
-    /// Adds `other`'s events (and its dropped count); the cap of `self` applies.
-    pub fn merge(&mut self, other: &LockEvents) {
-        self.dropped += other.dropped;
-        for &(ts, r) in &other.events {
-            let route = (r != NO_ROUTE).then(|| &*other.route_names[r as usize]);
-            self.push(ts, route);
-        }
-    }
-
-    /// The bursts under `spec`. Sorts a copy of the events; `self` is unchanged so more
-    /// events can still be added.
-    pub fn bursts(&self, spec: &BurstSpec) -> BurstReport {
-        let mut events = self.events.clone();
-        // Stable sort by time only: ties keep arrival order (which cannot change groups).
-        events.sort_by_key(|&(ts, _)| ts);
-        let mut report = BurstReport {
-            dropped: self.dropped,
-            ..BurstReport::default()
-        };
-        let gap = spec.max_gap_ns.max(0) as u64;
-        let mut start = 0;
-        while start < events.len() {
-            let mut end = start + 1;
+    /// Takes one event, in time order, into the open group.
+    fn place(&mut self, t: i64, r: u32) {
+        self.placed_until = Some(t);
+        let gap = self.spec.max_gap_ns.max(0) as u64;
+        match &mut self.open {
             // abs_diff avoids overflow between far-apart i64 timestamps.
-            while end < events.len() && events[end].0.abs_diff(events[end - 1].0) <= gap {
-                end += 1;
+            Some(g) if t.abs_diff(g.last) <= gap => {
+                g.last = t;
+                g.events += 1;
+                if r != NO_ROUTE {
+                    g.routes.insert(r);
+                }
             }
-            let group = &events[start..end];
-            if group.len() as u64 >= spec.min_count {
-                let mut routes: Vec<String> = group
-                    .iter()
-                    .filter(|&&(_, r)| r != NO_ROUTE)
-                    .map(|&(_, r)| self.route_names[r as usize].to_string())
-                    .collect();
-                routes.sort_unstable();
-                routes.dedup();
-                report.bursts.push(Burst {
-                    start_ns: group[0].0,
-                    end_ns: group[group.len() - 1].0,
-                    events: group.len() as u64,
-                    routes,
+            _ => {
+                if let Some(g) = self.open.take() {
+                    self.close(g);
+                }
+                self.open = Some(Group {
+                    start: t,
+                    last: t,
+                    events: 1,
+                    routes: (r != NO_ROUTE).then_some(r).into_iter().collect(),
                 });
-            } else {
-                report.outside += group.len() as u64;
             }
-            start = end;
         }
-        report
+    }
+
+    fn close(&mut self, g: Group) {
+        if g.events >= self.spec.min_count {
+            self.closed_bursts += 1;
+            if self.max_kept > 0 {
+                if self.kept.len() == self.max_kept {
+                    self.kept.pop_front();
+                }
+                let burst = self.burst(&g);
+                self.kept.push_back(burst);
+            }
+        } else {
+            self.outside += g.events;
+        }
+    }
+
+    fn burst(&self, g: &Group) -> Burst {
+        let mut routes: Vec<String> = g
+            .routes
+            .iter()
+            .map(|&r| self.route_names[r as usize].to_string())
+            .collect();
+        routes.sort_unstable();
+        Burst {
+            start_ns: g.start,
+            end_ns: g.last,
+            events: g.events,
+            routes,
+        }
+    }
+
+    /// The bursts so far, as if the input ended now: waiting events are
+    /// placed in a copy, so `self` keeps accepting events.
+    pub fn report(&self) -> BurstReport {
+        let mut end = self.clone();
+        while let Some(Reverse((t, r))) = end.pending.pop() {
+            end.place(t, r);
+        }
+        if let Some(g) = end.open.take() {
+            end.close(g);
+        }
+        let shown = end.kept.len() as u64;
+        BurstReport {
+            bursts: end.kept.into_iter().collect(),
+            bursts_total: end.closed_bursts,
+            omitted: end.closed_bursts - shown,
+            outside: end.outside,
+            late: end.late,
+        }
     }
 }
 
 /// Convenience: the bursts of a list of events (unbounded storage; the caller owns it).
 pub fn find_bursts(events: &[(i64, Option<String>)], spec: &BurstSpec) -> BurstReport {
-    let mut c = LockEvents::with_max_events(usize::MAX);
+    let mut c = BurstTracker::new(*spec, None).with_bounds(usize::MAX, usize::MAX);
     for (ts, route) in events {
         c.push(*ts, route.as_deref());
     }
-    c.bursts(spec)
+    c.report()
 }
 
 #[cfg(test)]
@@ -482,56 +573,89 @@ mod tests {
     }
 
     #[test]
-    fn cap_counts_dropped_events() {
-        let mut c = LockEvents::with_max_events(5);
+    fn waiting_events_are_bounded() {
+        // Without a window, past 5 waiting events the oldest is placed early;
+        // then an event before it is late.
+        let mut c = BurstTracker::new(BurstSpec::default(), None).with_bounds(5, 100);
         for i in 0..8 {
             c.push(i * SEC, Some("/a"));
         }
-        assert_eq!(c.len(), 5);
-        assert_eq!(c.dropped(), 3);
-        let r = c.bursts(&BurstSpec::default());
+        assert_eq!(c.pending.len(), 5);
+        c.push(0, Some("/a"));
+        let r = c.report();
         assert_eq!(r.bursts.len(), 1);
-        assert_eq!(r.bursts[0].events, 5);
-        assert_eq!(r.dropped, 3);
+        assert_eq!(r.bursts[0].events, 8);
+        assert_eq!(r.late, 1);
         assert_eq!(r.outside, 0);
+        assert_eq!(c.events(), 9);
+    }
+
+    /// Events out of order by less than the window give the exact answer;
+    /// one older than the last placed event is late and joins nothing.
+    #[test]
+    fn reorder_window_and_late_events() {
+        let spec = BurstSpec::default();
+        let mut events = Vec::new();
+        for i in 0..200i64 {
+            // Clusters of 10 every hour, each cluster shuffled within 50 s.
+            let ts = (i / 10) * 60 * MIN + ((i * 7) % 10) * 5 * SEC;
+            events.push(ev(ts, Some(["/a", "/b", "/c"][(i % 3) as usize])));
+        }
+        let exact = find_bursts(&events, &spec);
+        let mut c = BurstTracker::new(spec, Some(MIN));
+        for (t, r) in &events {
+            c.push(*t, r.as_deref());
+        }
+        assert_eq!(c.report(), exact);
+        assert_eq!(exact.bursts.len(), 20);
+        // At most a cluster's worth of events waits.
+        assert!(c.pending.len() <= 10, "{}", c.pending.len());
+        // An hour late: counted, not placed.
+        c.push(0, Some("/z"));
+        let r = c.report();
+        assert_eq!(r.late, 1);
+        assert_eq!(r.bursts, exact.bursts);
+        assert_eq!(r.outside, exact.outside);
+        // Older than the window but not older than the last placed event:
+        // still in order, so it is placed.
+        let mut c = BurstTracker::new(spec, Some(MIN));
+        c.push(0, None);
+        c.push(10 * MIN, None);
+        c.push(5 * MIN, None);
+        let r = c.report();
+        assert_eq!(r.late, 0);
+        assert_eq!(r.bursts.len(), 1);
+        assert_eq!(r.bursts[0].events, 3);
     }
 
     #[test]
-    fn merge_workers_equals_single_collector() {
-        let mut all = LockEvents::new();
-        let mut w1 = LockEvents::new();
-        let mut w2 = LockEvents::new();
-        for i in 0..100i64 {
-            // Clusters every 20 events, routes cycling.
-            let ts = (i / 20) * 60 * MIN + (i % 20) * 10 * SEC;
-            let route = ["/a", "/b", "/c"][(i % 3) as usize];
-            let route = (i % 7 != 0).then_some(route);
-            all.push(ts, route);
-            if i % 2 == 0 {
-                w1.push(ts, route);
-            } else {
-                w2.push(ts, route);
-            }
+    fn kept_bursts_are_the_most_recent() {
+        let spec = BurstSpec::parse("1/0s").unwrap();
+        let mut c = BurstTracker::new(spec, Some(0)).with_bounds(10, 3);
+        for i in 0..10 {
+            c.push(i * MIN, None);
         }
-        w2.merge(&w1);
-        let spec = BurstSpec::default();
-        assert_eq!(w2.bursts(&spec), all.bursts(&spec));
-        assert_eq!(all.bursts(&spec).bursts.len(), 5);
-        // Dropped counts carry over a merge.
-        let mut small = LockEvents::with_max_events(10);
-        small.merge(&all);
-        assert_eq!(small.len(), 10);
-        assert_eq!(small.dropped(), 90);
+        let r = c.report();
+        assert_eq!(r.bursts_total, 10);
+        assert_eq!(r.omitted, 7);
+        let starts: Vec<i64> = r.bursts.iter().map(|b| b.start_ns / MIN).collect();
+        assert_eq!(starts, vec![7, 8, 9]);
+        // State stays small however many bursts pass.
+        for i in 10..100_000 {
+            c.push(i * MIN, None);
+        }
+        assert!(c.kept.len() <= 3 && c.pending.len() <= 1);
+        assert_eq!(c.report().bursts_total, 100_000);
     }
 
     #[test]
     fn collector_keeps_accepting_after_report() {
-        let mut c = LockEvents::new();
+        let mut c = BurstTracker::default();
         c.push(0, None);
         c.push(SEC, None);
-        assert!(c.bursts(&BurstSpec::default()).bursts.is_empty());
+        assert!(c.report().bursts.is_empty());
         c.push(2 * SEC, None);
-        assert_eq!(c.bursts(&BurstSpec::default()).bursts.len(), 1);
-        assert!(!c.is_empty());
+        assert_eq!(c.report().bursts.len(), 1);
+        assert_eq!(c.events(), 3);
     }
 }

@@ -199,6 +199,22 @@ pub const CONVEX_FUNCTION_EXECUTION_SECONDS: MetricDef = MetricDef::histogram(
     &["function_name"],
 );
 
+/// `db_lock_late_events_total`: lock events later than the reorder window
+/// (in no burst).
+pub const DB_LOCK_LATE_EVENTS: MetricDef = MetricDef::counter(
+    "db_lock_late_events_total",
+    "DB lock events that came later than the reorder window allows (in no burst).",
+    &[],
+);
+
+/// `series_folded_total{family}`: records counted in a folded series because
+/// their family had reached its series cap, for each capped family.
+pub const SERIES_FOLDED: MetricDef = MetricDef::counter(
+    "series_folded_total",
+    "Records counted in a folded series (method/status _other_) because the family reached its series cap.",
+    &["family"],
+);
+
 /// Every metric family the exposition can emit, rule counters excepted (see
 /// the module docs), sorted by name as the exposition writes them.
 pub static ALL: &[MetricDef] = &[
@@ -206,6 +222,7 @@ pub static ALL: &[MetricDef] = &[
     CONVEX_FUNCTION_EXECUTIONS,
     DB_LOCK_BURSTS,
     DB_LOCK_EVENTS,
+    DB_LOCK_LATE_EVENTS,
     HTTP_REQUEST_DURATION,
     HTTP_REQUESTS,
     HTTP_SLOW_REQUESTS,
@@ -213,6 +230,7 @@ pub static ALL: &[MetricDef] = &[
     LOG_LINES,
     LOG_MALFORMED_LINES,
     SEARCH_QUERIES,
+    SERIES_FOLDED,
 ];
 
 /// The definition named `name` (without namespace prefix, counters with

@@ -92,7 +92,12 @@ impl QuerySeries {
         let mut requests = catalog::HTTP_REQUESTS.family();
         for (route, r) in &agg.routes {
             for ((m, s), n) in &r.by_method_status {
-                let status = s.to_string();
+                // Statuses folded past the series cap keep their class.
+                let status = if *s < 100 {
+                    format!("{s}xx")
+                } else {
+                    s.to_string()
+                };
                 requests.samples.push(
                     catalog::HTTP_REQUESTS
                         .sample(&[route, m, &status], SampleValue::Scalar(*n as f64)),
@@ -134,11 +139,19 @@ impl QuerySeries {
         fams.push(slow);
         fams.push(locks);
 
-        let bursts = agg.bursts(&cfg.burst).bursts.len() as f64;
+        let lock_report = agg.bursts();
+        let bursts = lock_report.bursts_total as f64;
         self.last_bursts = self.last_bursts.max(bursts);
         fams.push(catalog::DB_LOCK_BURSTS.family().with_sample(
             catalog::DB_LOCK_BURSTS.sample(&[], SampleValue::Scalar(self.last_bursts)),
         ));
+
+        let late = lock_report.late as f64;
+        fams.push(
+            catalog::DB_LOCK_LATE_EVENTS
+                .family()
+                .with_sample(catalog::DB_LOCK_LATE_EVENTS.sample(&[], SampleValue::Scalar(late))),
+        );
 
         // Top queries: admitted series plus `_other_`.
         let top = agg.queries.top(cfg.top);
@@ -215,6 +228,17 @@ impl QuerySeries {
         }
         fams.push(executions);
         fams.push(exec_seconds);
+        let mut folded = catalog::SERIES_FOLDED.family();
+        for (def, budget) in [
+            (&catalog::HTTP_REQUESTS, agg.request_series),
+            (&catalog::CONVEX_FUNCTION_EXECUTIONS, agg.function_series),
+        ] {
+            folded.samples.push(
+                catalog::SERIES_FOLDED
+                    .sample(&[def.name], SampleValue::Scalar(budget.folded as f64)),
+            );
+        }
+        fams.push(folded);
         self.exposed = true;
         fams
     }

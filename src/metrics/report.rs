@@ -127,7 +127,7 @@ pub fn json_report(agg: &Agg, cfg: &MetricsConfig, disp: &QueryDisplay) -> Value
             })
         })
         .collect();
-    let bursts = agg.bursts(&cfg.burst);
+    let bursts = agg.bursts();
     let mut locks_by_route = Map::new();
     for (name, r) in &agg.routes {
         if r.lock_events > 0 {
@@ -161,6 +161,19 @@ pub fn json_report(agg: &Agg, cfg: &MetricsConfig, disp: &QueryDisplay) -> Value
         .map(|((f, st), a)| json!({"function": f, "status": st, "executions": a.executions, "seconds_sum": round3(a.seconds_sum)}))
         .collect();
     functions.sort_by(|a, b| a["function"].as_str().cmp(&b["function"].as_str()));
+    let mut db_locks = json!({
+        "events": agg.lock_event_count(),
+        "by_route": locks_by_route,
+        "bursts": burst_docs,
+        "outside_bursts": bursts.outside,
+    });
+    // Present only when they happen, so a report of ordinary logs keeps its shape.
+    if bursts.late > 0 {
+        db_locks["late_events"] = json!(bursts.late);
+    }
+    if bursts.omitted > 0 {
+        db_locks["bursts_not_listed"] = json!(bursts.omitted);
+    }
     json!({
         "lines": agg.lines,
         "records": agg.records,
@@ -177,12 +190,7 @@ pub fn json_report(agg: &Agg, cfg: &MetricsConfig, disp: &QueryDisplay) -> Value
         "latency_ms": {"p50": q(&lat, 0.50), "p95": q(&lat, 0.95), "p99": q(&lat, 0.99)},
         "slow_requests": {"threshold_ms": cfg.slow_ms, "total": slow},
         "routes": routes,
-        "db_locks": {
-            "events": agg.lock_events.len(),
-            "by_route": locks_by_route,
-            "bursts": burst_docs,
-            "outside_bursts": bursts.outside,
-        },
+        "db_locks": db_locks,
         "top_queries": tq,
         "top_queries_exact": agg.queries.is_exact(),
         "top_queries_error_bound": agg.queries.error_bound(),
@@ -275,16 +283,26 @@ pub fn table_report(agg: &Agg, cfg: &MetricsConfig, disp: &QueryDisplay, color: 
             routes.len() - 25
         );
     }
-    let bursts = agg.bursts(&cfg.burst);
+    let bursts = agg.bursts();
     let _ = writeln!(o);
     let _ = writeln!(
         o,
         "{}  {} events, {} bursts, {} outside bursts",
         bold("DB locks"),
-        agg.lock_events.len(),
-        bursts.bursts.len(),
+        agg.lock_event_count(),
+        bursts.bursts_total,
         bursts.outside
     );
+    if bursts.late > 0 {
+        let _ = writeln!(
+            o,
+            "  {} late events (beyond the reorder window; in no burst)",
+            bursts.late
+        );
+    }
+    if bursts.omitted > 0 {
+        let _ = writeln!(o, "  … {} earlier bursts not listed", bursts.omitted);
+    }
     for b in &bursts.bursts {
         let _ = writeln!(
             o,

@@ -38,6 +38,8 @@ struct RulesFile {
     slow_ms: Option<f64>,
     lock_pattern: Option<String>,
     burst: Option<String>,
+    lock_reorder_window: Option<String>,
+    series_cap: Option<usize>,
     top_queries: Option<usize>,
     route_cap: Option<usize>,
     event_cap: Option<usize>,
@@ -98,6 +100,24 @@ pub fn load(text: &str, path: &str, cfg: &mut MetricsConfig) -> Result<Vec<Count
     }
     if let Some(b) = &file.burst {
         cfg.burst = BurstSpec::parse(b).map_err(|e| err_at(key_pos("burst"), e.to_string()))?;
+    }
+    if let Some(w) = &file.lock_reorder_window {
+        let ns = crate::units::parse_duration(w).map_err(|e| {
+            err_at(
+                key_pos("lock_reorder_window"),
+                format!("lock_reorder_window {w:?}: {e} (expected a duration such as \"5m\")"),
+            )
+        })?;
+        cfg.lock_reorder_ns = Some(ns);
+    }
+    if let Some(n) = file.series_cap {
+        if n == 0 {
+            return Err(err_at(
+                key_pos("series_cap"),
+                "series_cap must be at least 1".into(),
+            ));
+        }
+        cfg.series_cap = n;
     }
     if let Some(n) = file.top_queries {
         if n == 0 {
@@ -192,6 +212,34 @@ mod tests {
         let counters = load(DEFAULT_RULES, DEFAULT_RULES_PATH, &mut cfg).unwrap();
         assert!(!counters.is_empty());
         assert_eq!(cfg.slow_ms, 1000.0);
+    }
+
+    #[test]
+    fn series_cap_and_lock_reorder_window() {
+        let mut cfg = MetricsConfig::default();
+        load(DEFAULT_RULES, DEFAULT_RULES_PATH, &mut cfg).unwrap();
+        assert_eq!(cfg.series_cap, 1000);
+        // Unset by default: the command picks 5m when following.
+        assert_eq!(cfg.lock_reorder_ns, None);
+        load(
+            "series_cap = 50\nlock_reorder_window = \"90s\"\n",
+            "r.toml",
+            &mut cfg,
+        )
+        .unwrap();
+        assert_eq!(cfg.series_cap, 50);
+        assert_eq!(cfg.lock_reorder_ns, Some(90_000_000_000));
+        let e = load("series_cap = 0\n", "r.toml", &mut cfg).unwrap_err();
+        assert!(
+            e.to_string().contains("series_cap must be at least 1"),
+            "{e}"
+        );
+        let e = load("\nlock_reorder_window = \"x\"\n", "r.toml", &mut cfg).unwrap_err();
+        let e = e.to_string();
+        assert!(
+            e.contains("r.toml:2") && e.contains("lock_reorder_window \"x\""),
+            "{e}"
+        );
     }
 
     #[test]
