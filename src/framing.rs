@@ -184,7 +184,22 @@ impl<R: Read> Chunker<R> {
                     // A buffer grown for an earlier long line can hold a
                     // whole line over the limit: it is cut all the same,
                     // so the answer never depends on buffer history.
-                    if end > self.max_line {
+                    if let (true, Some(rule)) = (end > self.max_line, self.record_start) {
+                        // A record over the limit: one record, cut once.
+                        if let Some((s, e)) =
+                            first_overlong_record(&buf[..end], self.max_line, rule)
+                        {
+                            if s > 0 {
+                                self.carry.extend_from_slice(&buf[s..n]);
+                                self.handed += s as u64;
+                                return Ok(Some((ChunkKind::Lines, s)));
+                            }
+                            self.carry.extend_from_slice(&buf[e..n]);
+                            self.handed += e as u64;
+                            let len = cut_record(buf, e - 1, self.max_line);
+                            return Ok(Some((ChunkKind::Truncated, len)));
+                        }
+                    } else if end > self.max_line {
                         if let Some((s, e)) = first_overlong_line(&buf[..end], self.max_line) {
                             if s > 0 {
                                 self.carry.extend_from_slice(&buf[s..n]);
@@ -202,16 +217,33 @@ impl<R: Read> Chunker<R> {
                 }
             }
             scanned = n;
-            if n > self.max_line && self.record_start.is_some() {
-                // One record longer than the limit: split it at a line end
-                // (the rest reads as records of their own).
-                if let Some(p) = memchr::memrchr(b'\n', &buf[..n]) {
-                    self.carry.extend_from_slice(&buf[p + 1..n]);
-                    self.handed += p as u64 + 1;
-                    return Ok(Some((ChunkKind::Lines, p + 1)));
+            if let (true, Some(rule)) = (n > self.max_line, self.record_start) {
+                // No record starts after the first in the complete lines:
+                // a record over the limit stays one record, truncated once
+                // (its head and its last line). The partial line may start
+                // the next record: then the record before it may fit.
+                let complete = memchr::memrchr(b'\n', &buf[..n]).map_or(0, |p| p + 1);
+                let partial_starts = complete > 0 && rule.is_start(&buf[complete..n]);
+                if complete > 0 && complete - 1 > self.max_line {
+                    let len = self.cut_long_record(buf, n, rule)?;
+                    return Ok(Some((ChunkKind::Truncated, len)));
                 }
-            }
-            if n > self.max_line {
+                if n - complete > self.max_line || self.eof {
+                    if partial_starts {
+                        self.carry.extend_from_slice(&buf[complete..n]);
+                        self.handed += complete as u64;
+                        return Ok(Some((ChunkKind::Lines, complete)));
+                    }
+                    if self.eof {
+                        self.handed += n as u64;
+                        let len = cut_record(buf, n, self.max_line);
+                        return Ok(Some((ChunkKind::Truncated, len)));
+                    }
+                    let len = self.cut_long_record(buf, n, rule)?;
+                    return Ok(Some((ChunkKind::Truncated, len)));
+                }
+                // The partial line decides: read on.
+            } else if n > self.max_line {
                 self.handed += n as u64;
                 self.skipping = !self.eof;
                 return Ok(Some((ChunkKind::Truncated, self.max_line)));
@@ -241,6 +273,202 @@ impl<R: Read> Chunker<R> {
         }
     }
 }
+
+impl<R: Read> Chunker<R> {
+    /// A multi-line record longer than the limit (it starts at `buf[0]`, no
+    /// other record starts in `buf[..n]`): keeps its first lines, up to the
+    /// limit less room for the last line, and its last line (where a Python
+    /// traceback names the exception), cut to that room; skips the lines
+    /// between, up to where the next record starts (that becomes the
+    /// carry). Returns the length of the kept record in `buf`; the same
+    /// bytes as [`cut_record`] gives for the whole record.
+    fn cut_long_record(
+        &mut self,
+        buf: &mut Vec<u8>,
+        mut n: usize,
+        rule: &RecordStart,
+    ) -> io::Result<usize> {
+        let room = last_line_room(self.max_line);
+        let head_max = self.max_line - room;
+        // The head: whole lines up to the limit less the room, or (a first
+        // line longer than that) the start of the first line.
+        let (head_end, mut in_long_line) = match memchr::memrchr(b'\n', &buf[..head_max]) {
+            Some(p) => (p + 1, false),
+            None => (first_line_head(head_max, room), true),
+        };
+        let mut last: Vec<u8> = Vec::new();
+        // Stream bytes of the record past the head, all skipped.
+        let mut skipped: u64 = 0;
+        let mut pos = head_end;
+        loop {
+            if in_long_line {
+                match memchr::memchr(b'\n', &buf[pos..n]) {
+                    Some(p) => {
+                        skipped += p as u64 + 1;
+                        pos += p + 1;
+                        in_long_line = false;
+                    }
+                    None => {
+                        skipped += (n - pos) as u64;
+                        pos = n;
+                    }
+                }
+            }
+            while let Some(p) = memchr::memchr(b'\n', &buf[pos..n]).filter(|_| !in_long_line) {
+                let line = &buf[pos..pos + p];
+                if rule.is_start(line) {
+                    // The next record: it is read as usual.
+                    self.carry.extend_from_slice(&buf[pos..n]);
+                    return Ok(self.keep_head_and_last(buf, head_end, &last, skipped));
+                }
+                last.clear();
+                last.extend_from_slice(&line[..line.len().min(room)]);
+                skipped += p as u64 + 1;
+                pos += p + 1;
+            }
+            // Keep the partial line, right after the head.
+            buf.copy_within(pos..n, head_end);
+            n = head_end + (n - pos);
+            pos = head_end;
+            if n - head_end > self.max_line {
+                if rule.is_start(&buf[head_end..n]) {
+                    // The next record, with a first line over the limit:
+                    // the line rule cuts it.
+                    self.carry.extend_from_slice(&buf[head_end..n]);
+                    return Ok(self.keep_head_and_last(buf, head_end, &last, skipped));
+                }
+                // A continuation line over the limit: its start stands for
+                // it.
+                last.clear();
+                last.extend_from_slice(&buf[head_end..head_end + room]);
+                skipped += (n - head_end) as u64;
+                n = head_end;
+                in_long_line = true;
+            }
+            if self.eof {
+                if n > head_end && !in_long_line {
+                    last.clear();
+                    last.extend_from_slice(&buf[head_end..n.min(head_end + room)]);
+                    skipped += (n - head_end) as u64;
+                }
+                return Ok(self.keep_head_and_last(buf, head_end, &last, skipped));
+            }
+            if buf.len() - n < self.chunk_size {
+                buf.resize(n + self.chunk_size, 0);
+            }
+            match self.read_once(&mut buf[n..]) {
+                Ok(k) => n += k,
+                Err(e) => {
+                    // What was read is handed out first.
+                    self.eof = true;
+                    self.pending_error = Some(e);
+                }
+            }
+        }
+    }
+
+    /// Writes `last` after the head and accounts for the record's bytes.
+    fn keep_head_and_last(
+        &mut self,
+        buf: &mut Vec<u8>,
+        head_end: usize,
+        last: &[u8],
+        skipped: u64,
+    ) -> usize {
+        self.handed += head_end as u64 + skipped;
+        let whole_lines = buf[head_end - 1] == b'\n';
+        if last.is_empty() {
+            // The record's own final newline is not part of it.
+            return head_end - usize::from(whole_lines);
+        }
+        let mut at = head_end;
+        if buf.len() < at + 1 + last.len() {
+            buf.resize(at + 1 + last.len(), 0);
+        }
+        if !whole_lines {
+            buf[at] = b'\n';
+            at += 1;
+        }
+        buf[at..at + last.len()].copy_from_slice(last);
+        at + last.len()
+    }
+}
+
+/// The head kept of a first line longer than `head_max`: one byte less
+/// when a last line may follow it, for the newline put between them.
+fn first_line_head(head_max: usize, room: usize) -> usize {
+    if room > 0 {
+        head_max - 1
+    } else {
+        head_max
+    }
+}
+
+/// Room kept for the last line of a record over the limit.
+fn last_line_room(max_line: usize) -> usize {
+    (max_line / 4).min(LAST_LINE_ROOM)
+}
+
+/// The first record of `chunk` (whole lines, records split by `rule`)
+/// longer than `max_line` bytes without its final newline: its start and
+/// the offset just past it (the next record's start).
+fn first_overlong_record(
+    chunk: &[u8],
+    max_line: usize,
+    rule: &RecordStart,
+) -> Option<(usize, usize)> {
+    let mut start = 0;
+    for nl in memchr::memchr_iter(b'\n', chunk) {
+        let next = nl + 1;
+        let ends_record = next == chunk.len() || {
+            let rest = &chunk[next..];
+            let len = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+            rule.is_start(&rest[..len])
+        };
+        if ends_record {
+            if nl - start > max_line {
+                return Some((start, next));
+            }
+            start = next;
+        }
+    }
+    None
+}
+
+/// Cuts the record `buf[..len]` (longer than `max_line`) in place, as the
+/// chunker cuts one it cannot hold: its first lines up to the limit less
+/// the room for the last line (or the start of its first line, if that is
+/// longer), then its last line cut to the room. Returns the new length.
+pub fn cut_record(buf: &mut [u8], len: usize, max_line: usize) -> usize {
+    let room = last_line_room(max_line);
+    let head_max = (max_line - room).min(len);
+    let (head_end, whole_lines) = match memchr::memrchr(b'\n', &buf[..head_max]) {
+        Some(p) => (p + 1, true),
+        None => (first_line_head(head_max, room), false),
+    };
+    let last_start = match memchr::memrchr(b'\n', &buf[head_end..len]) {
+        Some(p) => head_end + p + 1,
+        // The last line starts right after the head.
+        None if whole_lines => head_end,
+        None => len,
+    };
+    let keep = (len - last_start).min(room);
+    if keep == 0 {
+        // Nothing of a last line: the head, without its newline.
+        return head_end - usize::from(whole_lines);
+    }
+    let mut at = head_end;
+    if !whole_lines {
+        buf[at] = b'\n';
+        at += 1;
+    }
+    buf.copy_within(last_start..last_start + keep, at);
+    at + keep
+}
+
+/// Room kept for the last line of a multi-line record over the limit (at
+/// most a quarter of the limit).
+const LAST_LINE_ROOM: usize = 64 << 10;
 
 /// The first line of `chunk` (whole lines) longer than `max_line` bytes
 /// without its newline: its start and the offset just past its newline.
@@ -497,6 +725,20 @@ mod tests {
 
     /// Records of `input` chunked with tiny reads and buffers.
     fn multiline_records(input: &[u8], max_line: usize, fill: bool) -> Vec<Vec<u8>> {
+        let small = multiline_records_in(input, max_line, fill, 16);
+        // With a buffer that holds the whole input, records over the limit
+        // are cut in the buffer: the same bytes.
+        let big = multiline_records_in(input, max_line, fill, 1 << 16);
+        assert_eq!(small, big, "streaming and in-buffer cuts differ");
+        small
+    }
+
+    fn multiline_records_in(
+        input: &[u8],
+        max_line: usize,
+        fill: bool,
+        chunk_size: usize,
+    ) -> Vec<Vec<u8>> {
         struct Trickle<'a>(&'a [u8]);
         impl Read for Trickle<'_> {
             fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
@@ -507,13 +749,22 @@ mod tests {
             }
         }
         let mut c = Chunker::new(Trickle(input), max_line, fill).with_record_start(Some(&DIGIT));
-        c.chunk_size = 16;
+        c.chunk_size = chunk_size;
         let mut out = Vec::new();
         let mut buf = Vec::new();
+        let mut handed = 0;
         while let Some((kind, len)) = c.next_chunk(&mut buf).unwrap() {
-            assert_eq!(kind, ChunkKind::Lines);
-            out.extend(records(&buf[..len], Some(&DIGIT)).map(<[u8]>::to_vec));
+            match kind {
+                ChunkKind::Lines => {
+                    out.extend(records(&buf[..len], Some(&DIGIT)).map(<[u8]>::to_vec))
+                }
+                // One record, cut: as the record path takes it.
+                ChunkKind::Truncated => out.push(buf[..len].to_vec()),
+            }
+            assert!(c.offset() >= handed);
+            handed = c.offset();
         }
+        assert_eq!(c.offset(), input.len() as u64, "every byte accounted for");
         out
     }
 
@@ -532,11 +783,102 @@ mod tests {
                 "fill={fill}"
             );
         }
-        // A record over the limit is split at a line end, nothing lost.
-        let got = multiline_records(b"1 x\n  aaaaaaaaaa\n  bbbbbbbbbb\n  c\n2 y\n", 20, true);
-        let joined = got.join(&b"\n"[..]);
-        assert_eq!(joined, b"1 x\n  aaaaaaaaaa\n  bbbbbbbbbb\n  c\n2 y");
-        assert!(got.len() > 2);
+    }
+
+    /// Random inputs of short and long lines, record starts and not: the
+    /// streaming and in-buffer cuts agree, every byte is accounted for, no
+    /// record is longer than the limit and no record but the first lacks a
+    /// start.
+    #[test]
+    fn multiline_cuts_agree_on_random_input() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for case in 0..300 {
+            let mut input = Vec::new();
+            for _ in 0..next(12) {
+                let start = next(3) == 0;
+                input.push(if start { b'1' } else { b' ' });
+                let len = if next(6) == 0 { next(90) } else { next(8) };
+                input.extend(std::iter::repeat_n(b'x', len as usize));
+                if next(10) != 0 {
+                    input.push(b'\n');
+                }
+            }
+            for max_line in [8, 20, 40] {
+                for fill in [true, false] {
+                    let got = multiline_records(&input, max_line, fill);
+                    for (i, r) in got.iter().enumerate() {
+                        assert!(r.len() <= max_line, "case {case}: {r:?} over {max_line}");
+                        if i > 0 {
+                            assert!(starts_with_digit(r), "case {case}: {r:?}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A record over the limit stays one record, truncated once: its first
+    /// lines (up to the limit less a quarter) and its last line (cut to that
+    /// quarter); the next record is read as usual.
+    #[test]
+    fn multiline_record_over_the_limit_stays_one_record() {
+        for fill in [true, false] {
+            let got = multiline_records(
+                b"1 x\n  aaaaaaaaaa\n  bbbbbbbbbb\n  Err: c\n2 y\n",
+                20,
+                fill,
+            );
+            assert_eq!(
+                got,
+                vec![b"1 x\n  Err".to_vec(), b"2 y".to_vec()],
+                "fill={fill}"
+            );
+            // Head lines as many as fit; at the end of input without a newline.
+            let got = multiline_records(b"1 ab\n2 cd\n ef\n gh\n ij\n kl\n mn\n E", 12, fill);
+            assert_eq!(
+                got,
+                vec![b"1 ab".to_vec(), b"2 cd\n ef\n E".to_vec()],
+                "fill={fill}"
+            );
+            // A continuation line over the limit is skipped whole.
+            let long = format!("1 a\n {}\n Z\n2 b\n", "x".repeat(100));
+            let got = multiline_records(long.as_bytes(), 40, fill);
+            assert_eq!(
+                got,
+                vec![b"1 a\n Z".to_vec(), b"2 b".to_vec()],
+                "fill={fill}"
+            );
+            // ... and is the last line when nothing follows it.
+            let long = format!("1 a\n b\n {}\n2 c\n", "y".repeat(100));
+            let got = multiline_records(long.as_bytes(), 40, fill);
+            assert_eq!(
+                got,
+                vec![b"1 a\n b\n yyyyyyyyy".to_vec(), b"2 c".to_vec()],
+                "fill={fill}"
+            );
+            // The next record's first line over the limit is cut on its own.
+            let long = format!(
+                "1 a\n b\n c\n d\n e\n f\n g\n h\n i\n j\n k\n l\n m\n2{}\n3 z\n",
+                "q".repeat(100)
+            );
+            let got = multiline_records(long.as_bytes(), 40, fill);
+            // (the record before it, 39 bytes, fits and is whole)
+            assert_eq!(got[0], long.as_bytes()[..39].to_vec(), "fill={fill}");
+            // A single-line record keeps the head: the limit less the room
+            // and a byte for the newline a last line would take.
+            assert_eq!(
+                got[1],
+                [b"2".as_slice(), &[b'q'; 28]].concat(),
+                "fill={fill}"
+            );
+            assert_eq!(got[2], b"3 z".to_vec(), "fill={fill}");
+        }
     }
 
     #[test]

@@ -185,6 +185,49 @@ fn python_records_with_tracebacks() {
     assert_eq!(locked.len(), 1);
 }
 
+/// A traceback longer than the line limit stays one record, truncated
+/// once with a warning: its first lines and its last line (the exception)
+/// are kept, the record count is right and `exc_type` is read.
+#[test]
+fn python_traceback_over_the_limit_stays_one_record() {
+    let mut input = String::from(
+        "2005-03-19 15:10:26,801 - app - ERROR - failed\nTraceback (most recent call last):\n",
+    );
+    for i in 0..200 {
+        input.push_str(&format!("  File \"x.py\", line {i}, in f\n    g()\n"));
+    }
+    input.push_str("ValueError: bad value\n2005-03-19 15:10:27,000 - app - INFO - next\n");
+    let out = run_stdin(
+        &[
+            "filter",
+            "--format",
+            "python",
+            "--output",
+            "jsonl",
+            "--max-line-length",
+            "1KiB",
+            "|= \"\"",
+        ],
+        input.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r = jsonl(&out);
+    assert_eq!(r.len(), 2, "{r:?}");
+    assert_eq!(label(&r[0], "exc_type"), Some("ValueError"));
+    assert_eq!(label(&r[0], "level"), Some("ERROR"));
+    let line = r[0]["line"].as_str().unwrap();
+    assert!(line.starts_with("2005-03-19 15:10:26,801 - app - ERROR - failed\nTraceback"));
+    assert!(line.ends_with("\nValueError: bad value"), "{line}");
+    assert!(line.len() <= 1024, "{}", line.len());
+    assert_eq!(label(&r[1], "message"), Some("next"));
+    let err = stderr(&out);
+    assert_eq!(err.matches("truncated").count(), 1, "{err}");
+    assert!(
+        err.contains("record at byte 0 is longer than 1024 bytes"),
+        "{err}"
+    );
+}
+
 #[test]
 fn cri_partial_lines_are_joined() {
     let r = records("cri", "|= \"\"");

@@ -212,16 +212,19 @@ fn the_earliest_pipeline_error_is_named() {
     assert!(err.contains(r#"b="worse""#), "{err}");
 }
 
-/// Multi-line records longer than --max-line-length are read whole by
-/// metric queries and the report, as before (only the filter cuts them).
+/// Multi-line records longer than --max-line-length stay one record in
+/// every command, cut once with a warning: the first lines and the last
+/// one (where a traceback names the exception) are kept. The Flask record
+/// of the fixture is 236 bytes; its last line, 44, fits the quarter of a
+/// 200-byte limit kept for it.
 #[test]
-fn long_multi_line_records_stay_whole_outside_the_filter() {
+fn long_multi_line_records_stay_one_record_in_every_command() {
     let python = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/formats/python.log");
     let out = common::nagare()
         .args([
             "query",
             "--max-line-length",
-            "100",
+            "200",
             r#"sum(count_over_time({filename=~".+"} |= "locked" [1h]))"#,
             python,
         ])
@@ -229,11 +232,17 @@ fn long_multi_line_records_stay_whole_outside_the_filter() {
         .unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("  1\n"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.matches("is longer than 200 bytes; truncated").count(),
+        1,
+        "{err}"
+    );
     let out = common::nagare()
         .args([
             "metrics",
             "--max-line-length",
-            "100",
+            "200",
             "--output",
             "json",
             python,

@@ -462,9 +462,9 @@ impl<'q> Exec<'q> {
     /// (or multi-line record) of a batch and hands each selected one to
     /// `on_selected`. When the query's first stage needs a literal, the
     /// batch is searched for it as a whole, as grep does, and lines without
-    /// it are never looked at one by one. With `cut_at`, a multi-line
-    /// record longer than that is cut to it and counted (the filter does;
-    /// the report and queries have always read such records whole).
+    /// it are never looked at one by one. Framing has cut every line and
+    /// multi-line record over the limit already; `cut_at` (the filter's)
+    /// only guards what it prints.
     pub fn run_batch(
         &mut self,
         batch: &Batch,

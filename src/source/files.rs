@@ -223,12 +223,22 @@ impl BatchSource for FileSource<'_> {
             match reading.chunker.next_chunk(&mut buf) {
                 Ok(Some((kind, len))) => {
                     if kind == ChunkKind::Truncated {
-                        tracing::warn!(
-                            target: crate::diag::USER,
-                            "{}: line at byte {chunk_start} is longer than {} bytes; truncated",
-                            reading.info.name,
-                            self.opts.max_line
-                        );
+                        if reading.info.format.record_start().is_some() {
+                            tracing::warn!(
+                                target: crate::diag::USER,
+                                "{}: record at byte {chunk_start} is longer than {} bytes; \
+                                 truncated (its first lines and its last line kept)",
+                                reading.info.name,
+                                self.opts.max_line
+                            );
+                        } else {
+                            tracing::warn!(
+                                target: crate::diag::USER,
+                                "{}: line at byte {chunk_start} is longer than {} bytes; truncated",
+                                reading.info.name,
+                                self.opts.max_line
+                            );
+                        }
                     }
                     let at = reading.skipped + reading.chunker.offset();
                     let end = match &reading.positions {
