@@ -15,7 +15,7 @@ use crate::metrics::prom::QuerySeries;
 use crate::metrics::report::{table_report, write_json, QueryDisplay};
 use crate::metrics::rules::CounterDef;
 use crate::sink::pushgateway::{push, PushOptions};
-use crate::sink::server::MetricsServer;
+use crate::sink::server::{MetricsServer, ServerOptions};
 use crate::source::InputSpec;
 
 /// What `metrics` prints.
@@ -80,17 +80,26 @@ pub fn run(opts: MetricsOptions) -> i32 {
         }
     };
 
+    // Bumped on every change of the totals: while it holds still, the server serves
+    // its last rendering again instead of rendering the same text anew.
+    let version = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let server_opts = ServerOptions {
+        version: Some(version.clone()),
+        ..ServerOptions::default()
+    };
     let server = match &opts.listen {
-        Some(addr) => match MetricsServer::start(addr, Arc::new(render.clone())) {
-            Ok(s) => {
-                say(format!("serving /metrics on http://{}", s.local_addr()));
-                Some(s)
+        Some(addr) => {
+            match MetricsServer::start_with(addr, Arc::new(render.clone()), server_opts) {
+                Ok(s) => {
+                    say(format!("serving /metrics on http://{}", s.local_addr()));
+                    Some(s)
+                }
+                Err(e) => {
+                    say(format!("--listen {addr}: {e}"));
+                    return EXIT_USAGE;
+                }
             }
-            Err(e) => {
-                say(format!("--listen {addr}: {e}"));
-                return EXIT_USAGE;
-            }
-        },
+        }
         None => None,
     };
 
@@ -151,6 +160,7 @@ pub fn run(opts: MetricsOptions) -> i32 {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .add_chunk(&o.out, &cfg);
+            version.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             ControlFlow::Continue(())
         },
     );
