@@ -14,7 +14,7 @@ use crate::metrics::derive::{exposition, DerivePlan};
 use crate::metrics::prom::QuerySeries;
 use crate::metrics::report::{table_report, write_json, QueryDisplay};
 use crate::metrics::rules::CounterDef;
-use crate::sink::pushgateway::{push, PushOptions};
+use crate::sink::pushgateway::{push, PushAuth, PushOptions};
 use crate::sink::server::{MetricsServer, ServerOptions};
 use crate::source::InputSpec;
 
@@ -34,6 +34,10 @@ pub struct PushTarget {
     pub grouping: Vec<(String, String)>,
     /// While following: push every this often.
     pub interval: Duration,
+    /// The time limit of one push, retries included.
+    pub timeout: Duration,
+    /// Credentials (never printed: `Debug` shows `***`).
+    pub auth: Option<PushAuth>,
 }
 
 /// Resolved options of `metrics`.
@@ -107,12 +111,17 @@ pub fn run(opts: MetricsOptions) -> i32 {
     let render_for_push = render.clone();
     let do_push = move |target: &PushTarget| -> bool {
         let body = render_for_push();
+        let push_opts = PushOptions {
+            max_elapsed: target.timeout,
+            auth: target.auth.clone(),
+            ..PushOptions::default()
+        };
         match push(
             &target.url,
             &target.job,
             &target.grouping,
             &body,
-            &PushOptions::default(),
+            &push_opts,
         ) {
             Ok(()) => true,
             Err(e) => {
