@@ -306,9 +306,14 @@ pub fn push(
         if attempt >= max_attempts {
             return Err(err);
         }
+        // The failure of this attempt, without the "gave up" note of the final error.
+        let shown = err.to_string();
+        let shown = shown
+            .strip_suffix(&attempts_note(attempt))
+            .unwrap_or(&shown);
         let left = deadline.at.saturating_duration_since(Instant::now());
         if left < MIN_ATTEMPT_TIME {
-            tracing::warn!(url = %full, "push attempt {attempt} failed ({err}); the {} time limit is reached, giving up", human_duration(opts.max_elapsed));
+            tracing::warn!(url = %full, "push attempt {attempt} failed ({shown}); the {} time limit is reached, giving up", human_duration(opts.max_elapsed));
             return Err(err);
         }
         let wanted = match retry_after {
@@ -317,7 +322,7 @@ pub fn push(
         };
         // Leave at least as much time for the attempt as for the wait.
         let delay = wanted.min(left / 2);
-        tracing::warn!(url = %full, "push attempt {attempt} of {max_attempts} failed ({err}); retrying in {delay:?}");
+        tracing::warn!(url = %full, "push attempt {attempt} of {max_attempts} failed ({shown}); retrying in {delay:?}");
         std::thread::sleep(delay);
     }
 }
