@@ -301,6 +301,26 @@ pub struct MetricsArgs {
     /// Push period while following.
     #[arg(long, value_name = "DURATION", default_value = "15s")]
     pub push_interval: String,
+    /// Time limit of one push: connecting, sending, reading the answer, retries and the
+    /// waits between them.
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub push_timeout: String,
+    /// Basic-auth user name for --push [env: NAGARE_PUSH_USERNAME].
+    #[arg(long, value_name = "NAME", requires = "push")]
+    pub push_basic_auth_username: Option<String>,
+    /// File holding the basic-auth password for --push (a trailing newline is dropped)
+    /// [or the password itself in NAGARE_PUSH_PASSWORD].
+    #[arg(long, value_name = "FILE", requires = "push")]
+    pub push_basic_auth_password_file: Option<PathBuf>,
+    /// File holding a bearer token for --push (a trailing newline is dropped)
+    /// [or the token itself in NAGARE_PUSH_BEARER_TOKEN].
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "push",
+        conflicts_with_all = ["push_basic_auth_username", "push_basic_auth_password_file"]
+    )]
+    pub push_bearer_token_file: Option<PathBuf>,
     /// Metric name prefix (namespace), e.g. nagare_.
     #[arg(long, value_name = "PREFIX", default_value = "")]
     pub prefix: String,
@@ -383,15 +403,29 @@ impl MetricsArgs {
             grouping.push((k.to_string(), v.to_string()));
         }
         let push = match &self.push {
-            Some(url) => Some(PushTarget {
-                url: url.clone(),
-                job: self.job.clone(),
-                grouping,
-                interval: std::time::Duration::from_nanos(dur(
-                    "--push-interval",
-                    &self.push_interval,
-                )? as u64),
-            }),
+            Some(url) => {
+                use crate::sink::pushgateway::{group_path, parse_push_url};
+                // Checked before any input is read: a bad URL is a bad flag.
+                let (base, url_auth) =
+                    parse_push_url(url).map_err(|e| UsageError(format!("--push: {e}")))?;
+                group_path(url, &self.job, &grouping)
+                    .map_err(|e| UsageError(format!("--job/--grouping: {e}")))?;
+                let env = |name: &str| std::env::var(name).ok();
+                Some(PushTarget {
+                    url: base.to_string(),
+                    job: self.job.clone(),
+                    grouping,
+                    interval: std::time::Duration::from_nanos(dur(
+                        "--push-interval",
+                        &self.push_interval,
+                    )? as u64),
+                    timeout: std::time::Duration::from_nanos(dur(
+                        "--push-timeout",
+                        &self.push_timeout,
+                    )? as u64),
+                    auth: self.push_auth(url_auth, &env)?,
+                })
+            }
             None => None,
         };
         Ok(MetricsOptions {
@@ -414,6 +448,97 @@ impl MetricsArgs {
             engine: self.input.engine_options()?,
         })
     }
+}
+
+impl MetricsArgs {
+    /// The push credentials: the flags, else the URL's user info, else the environment
+    /// (`NAGARE_PUSH_BEARER_TOKEN`; `NAGARE_PUSH_USERNAME` with `NAGARE_PUSH_PASSWORD`).
+    /// Errors name the flag, file or variable, never a secret.
+    fn push_auth(
+        &self,
+        url_auth: Option<crate::sink::pushgateway::PushAuth>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Option<crate::sink::pushgateway::PushAuth>, UsageError> {
+        use crate::sink::pushgateway::PushAuth;
+        let env = |name: &str| {
+            env(name)
+                .map(|v| v.trim_end_matches(['\n', '\r']).to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let flags = self.push_basic_auth_username.is_some()
+            || self.push_basic_auth_password_file.is_some()
+            || self.push_bearer_token_file.is_some();
+        if flags && url_auth.is_some() {
+            return Err(UsageError(
+                "--push: the URL carries user info and a --push-basic-auth-*/--push-bearer-token-file flag is given too; use one".into(),
+            ));
+        }
+        let auth = if let Some(path) = &self.push_bearer_token_file {
+            Some(PushAuth::Bearer(read_secret(
+                "--push-bearer-token-file",
+                path,
+            )?))
+        } else if flags {
+            let username = self
+                .push_basic_auth_username
+                .clone()
+                .or_else(|| env("NAGARE_PUSH_USERNAME"))
+                .ok_or_else(|| {
+                    UsageError(
+                        "--push-basic-auth-password-file needs --push-basic-auth-username (or NAGARE_PUSH_USERNAME)".into(),
+                    )
+                })?;
+            let password = match &self.push_basic_auth_password_file {
+                Some(path) => read_secret("--push-basic-auth-password-file", path)?,
+                None => env("NAGARE_PUSH_PASSWORD").unwrap_or_default(),
+            };
+            Some(PushAuth::Basic { username, password })
+        } else if url_auth.is_some() {
+            url_auth
+        } else {
+            match (
+                env("NAGARE_PUSH_BEARER_TOKEN"),
+                env("NAGARE_PUSH_USERNAME"),
+                env("NAGARE_PUSH_PASSWORD"),
+            ) {
+                (Some(_), Some(_), _) => {
+                    return Err(UsageError(
+                        "NAGARE_PUSH_BEARER_TOKEN and NAGARE_PUSH_USERNAME are both set; unset one".into(),
+                    ))
+                }
+                (Some(token), None, _) => Some(PushAuth::Bearer(token)),
+                (None, Some(username), password) => Some(PushAuth::Basic {
+                    username,
+                    password: password.unwrap_or_default(),
+                }),
+                (None, None, Some(_)) => {
+                    return Err(UsageError(
+                        "NAGARE_PUSH_PASSWORD is set without a user name: give --push-basic-auth-username or NAGARE_PUSH_USERNAME".into(),
+                    ))
+                }
+                (None, None, None) => None,
+            }
+        };
+        if let Some(a) = &auth {
+            a.validate()
+                .map_err(|reason| UsageError(format!("push credentials: {reason}")))?;
+        }
+        Ok(auth)
+    }
+}
+
+/// A secret kept in a file (a password, a token): its text without the trailing newline.
+fn read_secret(flag: &str, path: &std::path::Path) -> Result<String, UsageError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| UsageError(format!("{flag} {}: {e}", path.display())))?;
+    let secret = text.trim_end_matches(['\n', '\r']);
+    if secret.is_empty() {
+        return Err(UsageError(format!(
+            "{flag} {}: the file is empty",
+            path.display()
+        )));
+    }
+    Ok(secret.to_owned())
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]

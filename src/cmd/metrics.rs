@@ -14,8 +14,8 @@ use crate::metrics::derive::{exposition, DerivePlan};
 use crate::metrics::prom::QuerySeries;
 use crate::metrics::report::{table_report, write_json, QueryDisplay};
 use crate::metrics::rules::CounterDef;
-use crate::sink::pushgateway::{push, PushOptions};
-use crate::sink::server::MetricsServer;
+use crate::sink::pushgateway::{push, PushAuth, PushOptions};
+use crate::sink::server::{MetricsServer, ServerOptions};
 use crate::source::InputSpec;
 
 /// What `metrics` prints.
@@ -34,6 +34,10 @@ pub struct PushTarget {
     pub grouping: Vec<(String, String)>,
     /// While following: push every this often.
     pub interval: Duration,
+    /// The time limit of one push, retries included.
+    pub timeout: Duration,
+    /// Credentials (never printed: `Debug` shows `***`).
+    pub auth: Option<PushAuth>,
 }
 
 /// Resolved options of `metrics`.
@@ -80,17 +84,26 @@ pub fn run(opts: MetricsOptions) -> i32 {
         }
     };
 
+    // Bumped on every change of the totals: while it holds still, the server serves
+    // its last rendering again instead of rendering the same text anew.
+    let version = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let server_opts = ServerOptions {
+        version: Some(version.clone()),
+        ..ServerOptions::default()
+    };
     let server = match &opts.listen {
-        Some(addr) => match MetricsServer::start(addr, Arc::new(render.clone())) {
-            Ok(s) => {
-                say(format!("serving /metrics on http://{}", s.local_addr()));
-                Some(s)
+        Some(addr) => {
+            match MetricsServer::start_with(addr, Arc::new(render.clone()), server_opts) {
+                Ok(s) => {
+                    say(format!("serving /metrics on http://{}", s.local_addr()));
+                    Some(s)
+                }
+                Err(e) => {
+                    say(format!("--listen {addr}: {e}"));
+                    return EXIT_USAGE;
+                }
             }
-            Err(e) => {
-                say(format!("--listen {addr}: {e}"));
-                return EXIT_USAGE;
-            }
-        },
+        }
         None => None,
     };
 
@@ -98,12 +111,17 @@ pub fn run(opts: MetricsOptions) -> i32 {
     let render_for_push = render.clone();
     let do_push = move |target: &PushTarget| -> bool {
         let body = render_for_push();
+        let push_opts = PushOptions {
+            max_elapsed: target.timeout,
+            auth: target.auth.clone(),
+            ..PushOptions::default()
+        };
         match push(
             &target.url,
             &target.job,
             &target.grouping,
             &body,
-            &PushOptions::default(),
+            &push_opts,
         ) {
             Ok(()) => true,
             Err(e) => {
@@ -151,6 +169,7 @@ pub fn run(opts: MetricsOptions) -> i32 {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .add_chunk(&o.out, &cfg);
+            version.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             ControlFlow::Continue(())
         },
     );

@@ -15,10 +15,19 @@
 //!
 //! - Path segments are percent-encoded; a job or label value that contains `/` or is empty
 //!   is sent in the Pushgateway's `name@base64/<base64url>` form.
-//! - Connection errors, `5xx` and `429` are retried with exponential backoff and jitter
-//!   (a `Retry-After: <seconds>` answer is honoured), within [`PushOptions::max_attempts`]
-//!   and [`PushOptions::max_elapsed`]; any other `4xx` fails at once, as the body or the URL
-//!   is wrong and sending it again cannot help.
+//! - One deadline per push ([`PushOptions::max_elapsed`]) covers connecting, sending and
+//!   reading the answer, of every attempt, and the waits between them: a server that
+//!   trickles its answer a byte at a time cannot hold a push past it. A timeout is reported
+//!   as one ("reading the response timed out after 10s").
+//! - Connection errors, `5xx` and `429` are retried with exponential backoff and jitter,
+//!   within [`PushOptions::max_attempts`] and the deadline. A `Retry-After` answer is
+//!   honoured in both of its forms (seconds, or an HTTP date), capped at
+//!   [`PushOptions::max_retry_after`]; no wait takes more than half of what is left of the
+//!   deadline, so an attempt always follows it. Any other `4xx` fails at once, as the body
+//!   or the URL is wrong and sending it again cannot help.
+//! - Credentials ([`PushOptions::auth`], or `user:password@` in the URL) are sent as
+//!   `Authorization: Basic …` or `Bearer …`, and never printed: errors and logs name the
+//!   URL without them, and `Debug` shows `***`.
 //! - Errors name the full push URL, the status and the first line of the Pushgateway's answer
 //!   (which says what is wrong in the body), or the connection error.
 //!
@@ -30,9 +39,9 @@ use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-/// Limits and retry policy of one [`push`].
+/// Limits, retry policy and credentials of one [`push`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushOptions {
     /// Time to establish the TCP connection (per address tried).
@@ -45,9 +54,13 @@ pub struct PushOptions {
     pub initial_backoff: Duration,
     /// The longest delay between two attempts (not applied to `Retry-After`).
     pub max_backoff: Duration,
-    /// No new attempt starts once this much time has passed since the first one, and no
-    /// wait is begun that would end after it.
+    /// The longest wait a `Retry-After` answer gets (a longer one is cut to this).
+    pub max_retry_after: Duration,
+    /// The deadline of the whole push: every attempt (connecting, sending, reading the
+    /// answer) and every wait between attempts ends within this time of the start.
     pub max_elapsed: Duration,
+    /// Credentials to send; `None` uses the URL's `user:password@`, if any.
+    pub auth: Option<PushAuth>,
 }
 
 impl Default for PushOptions {
@@ -58,7 +71,72 @@ impl Default for PushOptions {
             max_attempts: 5,
             initial_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(8),
-            max_elapsed: Duration::from_secs(60),
+            max_retry_after: Duration::from_secs(30),
+            max_elapsed: Duration::from_secs(30),
+            auth: None,
+        }
+    }
+}
+
+/// Credentials sent with a push (`Authorization` header). `Debug` never shows a secret.
+#[derive(Clone, PartialEq, Eq)]
+pub enum PushAuth {
+    /// HTTP basic authentication (RFC 7617).
+    Basic { username: String, password: String },
+    /// `Authorization: Bearer <token>` (RFC 6750).
+    Bearer(String),
+}
+
+impl fmt::Debug for PushAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PushAuth::Basic { username, .. } => f
+                .debug_struct("Basic")
+                .field("username", username)
+                .field("password", &"***")
+                .finish(),
+            PushAuth::Bearer(_) => f.write_str("Bearer(***)"),
+        }
+    }
+}
+
+impl PushAuth {
+    /// Checks that the credentials fit in a header (no control characters; no `:` in a
+    /// basic-auth user name, RFC 7617); the error names what is wrong, never the secret.
+    pub fn validate(&self) -> Result<(), String> {
+        let bad = |s: &str| s.chars().any(char::is_control);
+        match self {
+            PushAuth::Basic { username, password } => {
+                if username.contains(':') {
+                    return Err("the basic-auth user name contains ':'".into());
+                }
+                if bad(username) {
+                    return Err("the basic-auth user name contains a control character".into());
+                }
+                if bad(password) {
+                    return Err("the basic-auth password contains a control character".into());
+                }
+            }
+            PushAuth::Bearer(token) => {
+                if token.is_empty() {
+                    return Err("the bearer token is empty".into());
+                }
+                if bad(token) || token.contains(' ') {
+                    return Err("the bearer token contains a space or a control character".into());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The value of the `Authorization` header.
+    fn header_value(&self) -> String {
+        match self {
+            PushAuth::Basic { username, password } => {
+                let pair = format!("{username}:{password}");
+                format!("Basic {}", base64(pair.as_bytes(), STANDARD))
+            }
+            PushAuth::Bearer(token) => format!("Bearer {token}"),
         }
     }
 }
@@ -149,7 +227,8 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// Pushes `body` (text format 0.0.4) to the group `job` + `grouping` of the Pushgateway at
-/// `url` (`http://host:port[/path]`), replacing the group's metrics (HTTP `PUT`).
+/// `url` (`http://[user:password@]host:port[/path]`), replacing the group's metrics (HTTP
+/// `PUT`).
 pub fn push(
     url: &str,
     job: &str,
@@ -157,11 +236,25 @@ pub fn push(
     body: &str,
     opts: &PushOptions,
 ) -> Result<(), PushError> {
-    let base = HttpUrl::parse(url)?;
+    let (base, url_auth) = parse_push_url(url)?;
     let path = format!("{}{}", base.path, group_path(url, job, grouping)?);
     let full = format!("http://{}{}", base.authority(), path);
-    let started = Instant::now();
-    let deadline = started + opts.max_elapsed;
+    let auth = opts.auth.as_ref().or(url_auth.as_ref());
+    if let Some(Err(reason)) = auth.map(PushAuth::validate) {
+        return Err(PushError::InvalidUrl {
+            url: redact_url(url),
+            reason,
+        });
+    }
+    let auth_header = auth.map(PushAuth::header_value);
+    let mut headers = vec![("Content-Type", "text/plain; version=0.0.4")];
+    if let Some(v) = &auth_header {
+        headers.push(("Authorization", v.as_str()));
+    }
+    let deadline = Deadline {
+        at: Instant::now() + opts.max_elapsed,
+        total: opts.max_elapsed,
+    };
     let max_attempts = opts.max_attempts.max(1);
     let timeouts = Timeouts {
         connect: opts.connect_timeout,
@@ -170,12 +263,14 @@ pub fn push(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let (err, retry_after) = match http_exchange(
+        let (err, retry_after) = match exchange(
             &base,
             "PUT",
             &path,
-            Some(("text/plain; version=0.0.4", body.as_bytes())),
+            &headers,
+            Some(body.as_bytes()),
             timeouts,
+            Some(deadline),
             MAX_PUSH_RESPONSE,
         ) {
             Ok(resp) if (200..300).contains(&resp.status) => {
@@ -184,7 +279,9 @@ pub fn push(
             }
             Ok(resp) => {
                 let retryable = resp.status >= 500 || resp.status == 429;
-                let retry_after = resp.header("retry-after").and_then(parse_retry_after);
+                let retry_after = resp
+                    .header("retry-after")
+                    .and_then(|v| parse_retry_after(v, SystemTime::now()));
                 let err = PushError::Status {
                     url: full.clone(),
                     status: resp.status,
@@ -209,14 +306,83 @@ pub fn push(
         if attempt >= max_attempts {
             return Err(err);
         }
-        let delay = retry_after.unwrap_or_else(|| backoff(opts, attempt));
-        if Instant::now() + delay > deadline {
-            tracing::warn!(url = %full, "push attempt {attempt} failed ({err}); next wait {delay:?} would pass the {:?} limit, giving up", opts.max_elapsed);
+        // The failure of this attempt, without the "gave up" note of the final error.
+        let shown = err.to_string();
+        let shown = shown
+            .strip_suffix(&attempts_note(attempt))
+            .unwrap_or(&shown);
+        let left = deadline.at.saturating_duration_since(Instant::now());
+        if left < MIN_ATTEMPT_TIME {
+            tracing::warn!(url = %full, "push attempt {attempt} failed ({shown}); the {} time limit is reached, giving up", human_duration(opts.max_elapsed));
             return Err(err);
         }
-        tracing::warn!(url = %full, "push attempt {attempt} of {max_attempts} failed ({err}); retrying in {delay:?}");
+        let wanted = match retry_after {
+            Some(d) => d.min(opts.max_retry_after),
+            None => backoff(opts, attempt),
+        };
+        // Leave at least as much time for the attempt as for the wait.
+        let delay = wanted.min(left / 2);
+        tracing::warn!(url = %full, "push attempt {attempt} of {max_attempts} failed ({shown}); retrying in {delay:?}");
         std::thread::sleep(delay);
     }
+}
+
+/// Below this much time left, no further attempt is made.
+const MIN_ATTEMPT_TIME: Duration = Duration::from_millis(10);
+
+/// Splits a push URL into the URL proper and the credentials of its user info
+/// (`http://user:password@host`, percent-decoded; a user alone has an empty password).
+/// Errors name the URL with its secrets redacted.
+pub fn parse_push_url(url: &str) -> Result<(HttpUrl, Option<PushAuth>), PushError> {
+    let trimmed = url.trim();
+    let start = trimmed.find("://").map_or(0, |i| i + 3);
+    let authority_end = trimmed[start..]
+        .find(['/', '?', '#'])
+        .map_or(trimmed.len(), |i| start + i);
+    let Some(at) = trimmed[start..authority_end].rfind('@') else {
+        return Ok((HttpUrl::parse(url)?, None));
+    };
+    let userinfo = &trimmed[start..start + at];
+    let bare = format!("{}{}", &trimmed[..start], &trimmed[start + at + 1..]);
+    let invalid = |reason: &str| PushError::InvalidUrl {
+        url: redact_url(url),
+        reason: reason.to_owned(),
+    };
+    let base = HttpUrl::parse(&bare).map_err(|e| match e {
+        PushError::InvalidUrl { reason, .. } => invalid(&reason),
+        PushError::UnsupportedScheme { scheme, .. } => PushError::UnsupportedScheme {
+            url: redact_url(url),
+            scheme,
+        },
+        other => other,
+    })?;
+    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    let decode = |s: &str| {
+        percent_decode(s).ok_or_else(|| invalid("the user info is not valid percent-encoded UTF-8"))
+    };
+    let auth = PushAuth::Basic {
+        username: decode(user)?,
+        password: decode(password)?,
+    };
+    auth.validate().map_err(|r| invalid(&r))?;
+    Ok((base, Some(auth)))
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// The path of a group below the Pushgateway URL: `/metrics/job/{job}{/label/value…}`, each
@@ -279,9 +445,21 @@ fn percent_encode(s: &str, out: &mut String) {
     }
 }
 
+const STANDARD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const URL_SAFE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
 /// Base64 with the URL-safe alphabet and padding (RFC 4648 §5), as the Pushgateway reads it.
 fn base64url(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = base64(data, URL_SAFE);
+    if data.is_empty() {
+        // The Pushgateway's documented form for an empty value: `name@base64/=`.
+        out.push('=');
+    }
+    out
+}
+
+/// Base64 with padding (RFC 4648) in the given alphabet.
+fn base64(data: &[u8], alphabet: &[u8; 64]) -> String {
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
         let n = (u32::from(chunk[0]) << 16)
@@ -289,15 +467,11 @@ fn base64url(data: &[u8]) -> String {
             | u32::from(*chunk.get(2).unwrap_or(&0));
         for i in 0..4 {
             if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+                out.push(alphabet[((n >> (18 - 6 * i)) & 63) as usize] as char);
             } else {
                 out.push('=');
             }
         }
-    }
-    if data.is_empty() {
-        // The Pushgateway's documented form for an empty value: `name@base64/=`.
-        out.push('=');
     }
     out
 }
@@ -325,9 +499,38 @@ fn random_u64() -> u64 {
     h.finish()
 }
 
-/// `Retry-After` in seconds (the HTTP-date form is ignored: the normal backoff applies).
-fn parse_retry_after(v: &str) -> Option<Duration> {
-    v.trim().parse::<u64>().ok().map(Duration::from_secs)
+/// The wait a `Retry-After` value asks for (RFC 9110 §10.2.3): delay-seconds, or an
+/// HTTP date (IMF-fixdate, and the obsolete RFC 850 and asctime forms) less `now`; a date
+/// in the past is no wait. `None` for anything else.
+fn parse_retry_after(v: &str, now: SystemTime) -> Option<Duration> {
+    let v = v.trim();
+    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+        // A number too large for u64 is a very long wait all the same.
+        return Some(Duration::from_secs(v.parse::<u64>().unwrap_or(u64::MAX)));
+    }
+    const FORMS: [&str; 3] = [
+        "%a, %d %b %Y %H:%M:%S GMT", // Sun, 06 Nov 1994 08:49:37 GMT
+        "%A, %d-%b-%y %H:%M:%S GMT", // Sunday, 06-Nov-94 08:49:37 GMT
+        "%a %b %e %H:%M:%S %Y",      // Sun Nov  6 08:49:37 1994
+    ];
+    let date = FORMS
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(v, f).ok())?
+        .and_utc();
+    let at = SystemTime::UNIX_EPOCH
+        .checked_add(Duration::from_secs(u64::try_from(date.timestamp()).ok()?))?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// `2s`, `1.5s`, `250ms`: a duration as a timeout message shows it.
+fn human_duration(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{}s", d.as_secs())
+    } else if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
 }
 
 /// The most of a push response that is read (error bodies are one line).
@@ -486,32 +689,125 @@ pub fn http_exchange(
     timeouts: Timeouts,
     max_response: usize,
 ) -> io::Result<HttpResponse> {
-    let mut stream = connect(url, timeouts.connect)?;
-    stream.set_read_timeout(Some(timeouts.io))?;
-    stream.set_write_timeout(Some(timeouts.io))?;
+    let headers: Vec<(&str, &str)> = body.iter().map(|(t, _)| ("Content-Type", *t)).collect();
+    exchange(
+        url,
+        method,
+        path_and_query,
+        &headers,
+        body.map(|(_, b)| b),
+        timeouts,
+        None,
+        max_response,
+    )
+}
+
+/// The end of a whole push, and its length (for messages).
+#[derive(Debug, Clone, Copy)]
+struct Deadline {
+    at: Instant,
+    total: Duration,
+}
+
+/// How long the next blocking call may take: the per-call `timeout`, cut to what is left
+/// of the deadline. Also returns the error to report if the call times out.
+fn call_budget(
+    timeout: Duration,
+    deadline: Option<Deadline>,
+    what: &str,
+) -> io::Result<(Duration, io::Error)> {
+    let per_call = || {
+        timed_out(format!(
+            "{what} timed out after {}",
+            human_duration(timeout)
+        ))
+    };
+    let Some(d) = deadline else {
+        return Ok((timeout, per_call()));
+    };
+    let whole = || {
+        timed_out(format!(
+            "{what}: the push timed out after {}",
+            human_duration(d.total)
+        ))
+    };
+    let left = d.at.saturating_duration_since(Instant::now());
+    if left < Duration::from_millis(1) {
+        Err(whole())
+    } else if left < timeout {
+        Ok((left, whole()))
+    } else {
+        Ok((timeout, per_call()))
+    }
+}
+
+fn timed_out(msg: String) -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, msg)
+}
+
+/// Whether an error is a socket timeout (`EAGAIN` from a read or write timeout reads
+/// "Resource temporarily unavailable": it is reported as the timeout it is).
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+/// [`http_exchange`] with more header lines and an optional deadline over the whole
+/// exchange (connecting, sending, reading).
+#[allow(clippy::too_many_arguments)]
+fn exchange(
+    url: &HttpUrl,
+    method: &str,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+    timeouts: Timeouts,
+    deadline: Option<Deadline>,
+    max_response: usize,
+) -> io::Result<HttpResponse> {
+    let mut stream = connect(url, timeouts.connect, deadline)?;
     let mut req = format!(
         "{method} {path_and_query} HTTP/1.1\r\nHost: {}\r\nUser-Agent: nagare\r\nAccept: */*\r\nConnection: close\r\n",
         url.authority()
     );
-    if let Some((content_type, bytes)) = body {
-        req.push_str(&format!(
-            "Content-Type: {content_type}\r\nContent-Length: {}\r\n",
-            bytes.len()
-        ));
+    for (name, value) in headers {
+        req.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if let Some(bytes) = body {
+        req.push_str(&format!("Content-Length: {}\r\n", bytes.len()));
     } else if method != "GET" && method != "HEAD" {
         req.push_str("Content-Length: 0\r\n");
     }
     req.push_str("\r\n");
     let mut out = req.into_bytes();
-    if let Some((_, bytes)) = body {
+    if let Some(bytes) = body {
         out.extend_from_slice(bytes);
     }
-    stream.write_all(&out)?;
-    stream.flush()?;
+    let mut sent = 0;
+    while sent < out.len() {
+        let (limit, on_timeout) = call_budget(timeouts.io, deadline, "sending the request")?;
+        stream.set_write_timeout(Some(limit))?;
+        match stream.write(&out[sent..]) {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::WriteZero,
+                    "the server stopped taking the request",
+                ))
+            }
+            Ok(n) => sent += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if is_timeout(&e) => return Err(on_timeout),
+            Err(e) => return Err(e),
+        }
+    }
 
     let mut raw = Vec::new();
     let mut buf = [0u8; 8192];
     loop {
+        let (limit, on_timeout) = call_budget(timeouts.io, deadline, "reading the response")?;
+        stream.set_read_timeout(Some(limit))?;
         match stream.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
@@ -530,6 +826,7 @@ pub fn http_exchange(
             // A server that answers early (e.g. 400 while we still send) may reset the
             // connection after its answer: keep what was read.
             Err(e) if e.kind() == io::ErrorKind::ConnectionReset && !raw.is_empty() => break,
+            Err(e) if is_timeout(&e) => return Err(on_timeout),
             Err(e) => return Err(e),
         }
     }
@@ -540,16 +837,19 @@ pub fn http_exchange(
     Ok(resp)
 }
 
-fn connect(url: &HttpUrl, timeout: Duration) -> io::Result<TcpStream> {
+fn connect(url: &HttpUrl, timeout: Duration, deadline: Option<Deadline>) -> io::Result<TcpStream> {
     let addrs: Vec<SocketAddr> = (url.host.as_str(), url.port).to_socket_addrs()?.collect();
     let mut last = io::Error::new(
         io::ErrorKind::NotFound,
         format!("host {} resolved to no address", url.host),
     );
     for addr in addrs {
-        match TcpStream::connect_timeout(&addr, timeout) {
+        let what = format!("connecting to {addr}");
+        let (limit, on_timeout) = call_budget(timeout, deadline, &what)?;
+        match TcpStream::connect_timeout(&addr, limit) {
             Ok(s) => return Ok(s),
-            Err(e) => last = io::Error::new(e.kind(), format!("connecting to {addr}: {e}")),
+            Err(e) if is_timeout(&e) => last = on_timeout,
+            Err(e) => last = io::Error::new(e.kind(), format!("{what}: {e}")),
         }
     }
     Err(last)
@@ -669,15 +969,39 @@ mod tests {
         );
         assert_eq!(redact_url("https://tok3n@host"), "https://***@host");
         assert_eq!(redact_url("http://host:9091/a@b"), "http://host:9091/a@b");
+        let once = PushOptions {
+            max_attempts: 1,
+            ..PushOptions::default()
+        };
         for url in [
-            "http://u:s3cret@host:9091",
+            // A closed port: the push fails after sending nothing.
+            "http://u:s3cret@127.0.0.1:1",
             "ftp://u:s3cret@host",
             "u:s3cret@host",
+            "http://u:s3cret@host:0",
+            "http://u:s3cret%zz@host",
         ] {
-            let e = push(url, "j", &[], "", &PushOptions::default()).unwrap_err();
+            let e = push(url, "j", &[], "", &once).unwrap_err();
             let shown = e.to_string();
             assert!(!shown.contains("s3cret"), "{shown}");
         }
+        let auth = PushAuth::Basic {
+            username: "u".into(),
+            password: "s3cret".into(),
+        };
+        let shown = format!(
+            "{:?}",
+            PushOptions {
+                auth: Some(auth),
+                ..once.clone()
+            }
+        );
+        assert!(
+            !shown.contains("s3cret") && shown.contains("\"u\""),
+            "{shown}"
+        );
+        let shown = format!("{:?}", PushAuth::Bearer("t0ken".into()));
+        assert_eq!(shown, "Bearer(***)");
         let e = group_path("http://u:s3cret@host", "", &[]).unwrap_err();
         assert!(!e.to_string().contains("s3cret"));
     }
@@ -816,7 +1140,8 @@ mod tests {
         assert_eq!((r.status, r.reason.as_str()), (400, "Bad Request"));
         assert_eq!(r.first_body_line(), "line1");
         assert_eq!(
-            r.header("retry-after").and_then(parse_retry_after),
+            r.header("retry-after")
+                .and_then(|v| parse_retry_after(v, SystemTime::now())),
             Some(Duration::from_secs(3))
         );
         let r = parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n", false).unwrap();
@@ -841,7 +1166,45 @@ mod tests {
             false
         )
         .is_err());
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+    }
+
+    /// Both forms of `Retry-After` (RFC 9110 §10.2.3), the date in its three spellings.
+    #[test]
+    fn parses_retry_after() {
+        // Sun, 06 Nov 1994 08:49:37 GMT
+        let date = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777);
+        let before = date - Duration::from_secs(90);
+        for v in [
+            "Sun, 06 Nov 1994 08:49:37 GMT",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+            " Sun, 06 Nov 1994 08:49:37 GMT ",
+        ] {
+            assert_eq!(
+                parse_retry_after(v, before),
+                Some(Duration::from_secs(90)),
+                "{v:?}"
+            );
+        }
+        // A date already past: no wait.
+        assert_eq!(
+            parse_retry_after(
+                "Sun, 06 Nov 1994 08:49:37 GMT",
+                date + Duration::from_secs(5)
+            ),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            parse_retry_after("120", before),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after("99999999999999999999999", before),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        for bad in ["", "-5", "1.5", "soon", "Sun, 06 Nov 1994 08:49:37 PST"] {
+            assert_eq!(parse_retry_after(bad, before), None, "{bad:?}");
+        }
     }
 
     /// A one-shot fake server answering each connection with the next canned response.
@@ -924,7 +1287,7 @@ mod tests {
     }
 
     #[test]
-    fn never_retries_other_4xx_and_stops_on_long_retry_after() {
+    fn never_retries_other_4xx() {
         let (url, h) = fake_server(vec![
             "HTTP/1.1 404 Not Found\r\nContent-Length: 10\r\n\r\nno route\r\n",
         ]);
@@ -934,14 +1297,191 @@ mod tests {
             format!("pushgateway {url}/metrics/job/j answered 404 Not Found: no route")
         );
         h.join().unwrap();
+    }
 
+    /// A long `Retry-After` is cut to half of what is left of the deadline (and to
+    /// `max_retry_after`), not a reason to give up at once.
+    #[test]
+    fn caps_a_long_retry_after() {
         let (url, h) = fake_server(vec![
             "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3600\r\nContent-Length: 0\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        ]);
+        let opts = PushOptions {
+            max_elapsed: Duration::from_secs(2),
+            ..quick()
+        };
+        let started = Instant::now();
+        push(&url, "j", &[], "", &opts).unwrap();
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(900) && took < Duration::from_millis(1900),
+            "{took:?}"
+        );
+        assert_eq!(h.join().unwrap().len(), 2);
+
+        let (url, h) = fake_server(vec![
+            "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 99999999999999999999\r\nContent-Length: 0\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        ]);
+        let opts = PushOptions {
+            max_retry_after: Duration::from_millis(200),
+            ..quick()
+        };
+        let started = Instant::now();
+        push(&url, "j", &[], "", &opts).unwrap();
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(200) && took < Duration::from_secs(2),
+            "{took:?}"
+        );
+        h.join().unwrap();
+    }
+
+    /// `Retry-After` as an HTTP date is honoured.
+    #[test]
+    fn honours_a_retry_after_date() {
+        // Two seconds ahead, in whole seconds: a wait of more than one second.
+        let at = SystemTime::now() + Duration::from_secs(2);
+        let secs = at.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+        let date = chrono::DateTime::from_timestamp(secs as i64, 0)
+            .unwrap()
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string();
+        let first = format!(
+            "HTTP/1.1 503 Service Unavailable\r\nRetry-After: {date}\r\nContent-Length: 0\r\n\r\n"
+        );
+        let (url, h) = fake_server(vec![
+            Box::leak(first.into_boxed_str()),
+            "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
         ]);
         let started = Instant::now();
-        let e = push(&url, "j", &[], "", &quick()).unwrap_err();
-        assert!(started.elapsed() < Duration::from_secs(5));
-        assert_eq!((e.status(), e.attempts()), (Some(429), 1));
-        h.join().unwrap();
+        push(&url, "j", &[], "", &quick()).unwrap();
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(900) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
+        assert_eq!(h.join().unwrap().len(), 2);
+    }
+
+    /// A server that trickles its answer a byte at a time cannot hold a push past its
+    /// deadline, and the error says it timed out.
+    #[test]
+    fn one_deadline_per_push() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            for b in b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"
+                .iter()
+                .cycle()
+            {
+                if s.write_all(&[*b]).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        let opts = PushOptions {
+            max_elapsed: Duration::from_millis(1500),
+            ..quick()
+        };
+        let started = Instant::now();
+        let e = push(&url, "j", &[], "x 1\n", &opts).unwrap_err();
+        let took = started.elapsed();
+        assert!(took < Duration::from_millis(1800), "{took:?}");
+        assert_eq!(
+            e.to_string(),
+            format!("could not push to pushgateway {url}/metrics/job/j: reading the response: the push timed out after 1.5s")
+        );
+
+        // A server that says nothing: the per-read timeout, named as a timeout.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let keep = std::thread::spawn(move || {
+            let conns: Vec<_> = (0..2).map(|_| listener.accept().unwrap()).collect();
+            std::thread::sleep(Duration::from_millis(800));
+            drop(conns);
+        });
+        let opts = PushOptions {
+            io_timeout: Duration::from_millis(200),
+            max_attempts: 2,
+            ..quick()
+        };
+        let e = push(&url, "j", &[], "x 1\n", &opts).unwrap_err();
+        let shown = e.to_string();
+        assert!(
+            shown
+                .ends_with("reading the response timed out after 200ms (gave up after 2 attempts)"),
+            "{shown}"
+        );
+        assert!(!shown.contains("temporarily unavailable"), "{shown}");
+        keep.join().unwrap();
+    }
+
+    /// Basic auth (from the options or the URL) and bearer tokens reach the server.
+    #[test]
+    fn sends_credentials() {
+        let ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+        let auth_line = |req: &str| {
+            req.lines()
+                .find_map(|l| l.strip_prefix("Authorization: "))
+                .map(str::to_owned)
+        };
+        let (url, h) = fake_server(vec![ok, ok, ok, ok]);
+        let basic = PushOptions {
+            auth: Some(PushAuth::Basic {
+                username: "Aladdin".into(),
+                password: "open sesame".into(),
+            }),
+            ..quick()
+        };
+        push(&url, "j", &[], "", &basic).unwrap();
+        let bearer = PushOptions {
+            auth: Some(PushAuth::Bearer("t0k.en".into())),
+            ..quick()
+        };
+        push(&url, "j", &[], "", &bearer).unwrap();
+        let with_userinfo = url.replace("http://", "http://us%65r:p%40ss:w@");
+        push(&with_userinfo, "j", &[], "", &quick()).unwrap();
+        push(&url, "j", &[], "", &quick()).unwrap();
+        let reqs = h.join().unwrap();
+        assert_eq!(
+            auth_line(&reqs[0]).as_deref(),
+            Some("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==")
+        );
+        assert_eq!(auth_line(&reqs[1]).as_deref(), Some("Bearer t0k.en"));
+        // user:p@ss:w
+        assert_eq!(
+            auth_line(&reqs[2]).as_deref(),
+            Some("Basic dXNlcjpwQHNzOnc=")
+        );
+        assert_eq!(auth_line(&reqs[3]), None);
+        assert!(reqs[2].starts_with("PUT /metrics/job/j HTTP/1.1\r\n"));
+
+        let (base, auth) = parse_push_url("http://tok@gw:9091/p").unwrap();
+        assert_eq!(base.to_string(), "http://gw:9091/p");
+        assert_eq!(
+            auth,
+            Some(PushAuth::Basic {
+                username: "tok".into(),
+                password: String::new()
+            })
+        );
+        let e = push(
+            &url,
+            "j",
+            &[],
+            "",
+            &PushOptions {
+                auth: Some(PushAuth::Bearer("a\r\nX-Evil: 1".into())),
+                ..quick()
+            },
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("control character"), "{e}");
     }
 }

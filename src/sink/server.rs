@@ -1,7 +1,7 @@
 //! A tiny HTTP server for Prometheus to scrape: `GET /metrics` and `GET /healthz`.
 //!
 //! The agent keeps its derived metrics in memory and hands this server a snapshot closure
-//! that renders them (see `metrics::exposition::to_text`); every scrape calls it once.
+//! that renders them (see `metrics::exposition::to_text`).
 //!
 //! ```no_run
 //! # use std::sync::Arc;
@@ -20,18 +20,35 @@
 //! | `GET` of any other path | 404 |
 //! | any other method | 405 with `Allow: GET, HEAD` |
 //! | a malformed request, or one whose header passes 8 KiB | 400 / 431 |
-//! | more than 64 connections at once | 503 |
+//! | more than [`ServerOptions::max_connections`] connections at once | 503 |
 //!
-//! It is std only and synchronous: one accept thread (non-blocking accept, polled every
-//! 20 ms so that [`MetricsServer::shutdown`] stops it promptly) and one short-lived thread
-//! per connection, each bounded by read/write timeouts. Every answer carries
-//! `Connection: close`. Input never panics the server; a panicking snapshot closure gives a
-//! 500 and is logged.
+//! A big exposition (tens of MB) takes seconds to render, and scrapes come in bursts (two
+//! Prometheus replicas, a retrying client, a curl loop), so the server is built to make a
+//! scrape cost as little as possible:
+//!
+//! - **One render, shared.** The snapshot closure runs on one render thread, one call at a
+//!   time. Every scrape that arrives while it runs waits for that rendering, and a rendering
+//!   is served again, as the same shared bytes, for [`ServerOptions::max_age`] after it was
+//!   made (or for as long as [`ServerOptions::version`] says nothing changed).
+//! - **One poll loop.** Connections are non-blocking sockets on one `poll(2)` thread, so
+//!   idle or slow clients cost a slot and a file descriptor, never a thread: the server
+//!   runs on two threads however many clients there are.
+//! - **Timeouts.** A client has [`ServerOptions::header_timeout`] from connecting to send
+//!   its request header, must take some of its answer every
+//!   [`ServerOptions::write_timeout`], and all of it within 2 minutes; a client that goes
+//!   away costs nothing more than the write that finds out. Clients dropped are counted
+//!   ([`MetricsServer::stats`]) and logged at debug level.
+//!
+//! Every answer carries `Connection: close`. Input never panics the server; a panicking
+//! snapshot closure gives a 500 and is logged.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -45,18 +62,75 @@ pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8
 /// The longest request header read; longer requests get 431.
 pub const MAX_REQUEST_HEADER: usize = 8 * 1024;
 
-/// Connections served at once; more get 503 at once.
-pub const MAX_CONNECTIONS: usize = 64;
+/// The default of [`ServerOptions::max_connections`].
+pub const MAX_CONNECTIONS: usize = 1024;
 
-/// How long one read or write on a connection may block, and how long a whole request
-/// header may take to arrive.
-const IO_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest a whole answer may take to send, however steadily the client reads.
+const MAX_RESPONSE_TIME: Duration = Duration::from_secs(120);
 
-/// How often the accept loop checks for shutdown.
-const POLL: Duration = Duration::from_millis(20);
+/// The longest a scrape waits for a rendering (a snapshot closure that hangs).
+const MAX_RENDER_WAIT: Duration = Duration::from_secs(60);
+
+/// How long, after answering, the server reads and discards what the client still sends
+/// before it closes (closing with unread data would reset the connection and could cut
+/// the answer off).
+const LINGER: Duration = Duration::from_secs(2);
+
+/// After `accept` fails for want of file descriptors, the pause before the next try.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// The snapshot closure: renders the current metrics in the text format.
 pub type Snapshot = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// Limits and caching of a [`MetricsServer`].
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// A rendering is served again to every scrape for this long after it was made.
+    pub max_age: Duration,
+    /// Bumped by the owner of the metrics whenever they change: while it holds the value
+    /// it had when the last rendering began, that rendering is served however old it is.
+    pub version: Option<Arc<AtomicU64>>,
+    /// A client must send its whole request header within this time of connecting.
+    pub header_timeout: Duration,
+    /// A client that takes none of its answer for this long is dropped.
+    pub write_timeout: Duration,
+    /// Connections held at once (idle, waiting or being answered); more get 503.
+    pub max_connections: usize,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            max_age: Duration::from_secs(1),
+            version: None,
+            header_timeout: Duration::from_secs(5),
+            write_timeout: Duration::from_secs(10),
+            max_connections: MAX_CONNECTIONS,
+        }
+    }
+}
+
+/// What a server has done so far (see [`MetricsServer::stats`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ServerStats {
+    /// Calls of the snapshot closure.
+    pub renders: u64,
+    /// Answers sent in full.
+    pub answered: u64,
+    /// Clients dropped before their answer was sent in full: timed out (no complete
+    /// request header in time, not reading their answer) or gone.
+    pub dropped: u64,
+    /// Connections turned away with 503 (too many at once).
+    pub rejected: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    renders: AtomicU64,
+    answered: AtomicU64,
+    dropped: AtomicU64,
+    rejected: AtomicU64,
+}
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -81,7 +155,9 @@ pub enum ServerError {
 pub struct MetricsServer {
     local_addr: SocketAddr,
     stop: Arc<AtomicBool>,
-    accept_thread: Option<JoinHandle<()>>,
+    wake: UnixStream,
+    counters: Arc<Counters>,
+    loop_thread: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for MetricsServer {
@@ -93,8 +169,18 @@ impl std::fmt::Debug for MetricsServer {
 }
 
 impl MetricsServer {
-    /// Binds `addr` (`host:port`; port 0 picks a free one) and serves in background threads.
+    /// Binds `addr` (`host:port`; port 0 picks a free one) and serves in background
+    /// threads, with the default [`ServerOptions`].
     pub fn start(addr: &str, snapshot: Snapshot) -> Result<MetricsServer, ServerError> {
+        MetricsServer::start_with(addr, snapshot, ServerOptions::default())
+    }
+
+    /// [`MetricsServer::start`] with other limits.
+    pub fn start_with(
+        addr: &str,
+        snapshot: Snapshot,
+        opts: ServerOptions,
+    ) -> Result<MetricsServer, ServerError> {
         let addrs: Vec<SocketAddr> = addr
             .to_socket_addrs()
             .map_err(|source| ServerError::Address {
@@ -112,17 +198,60 @@ impl MetricsServer {
         };
         let local_addr = listener.local_addr().map_err(bind_err)?;
         listener.set_nonblocking(true).map_err(bind_err)?;
+        // std listens with a backlog of 128: a burst of scrapes past that has its SYNs
+        // dropped and retried a second later. Ask for the system's maximum instead.
+        // SAFETY: a valid, bound, listening socket.
+        unsafe { libc::listen(listener.as_raw_fd(), libc::SOMAXCONN) };
+        // The render thread and `shutdown` wake the poll loop by writing a byte here.
+        let (wake_rx, wake_tx) = UnixStream::pair().map_err(bind_err)?;
+        wake_rx.set_nonblocking(true).map_err(bind_err)?;
+        wake_tx.set_nonblocking(true).map_err(bind_err)?;
         let stop = Arc::new(AtomicBool::new(false));
-        let stop_flag = Arc::clone(&stop);
-        let accept_thread = std::thread::Builder::new()
+        let counters = Arc::new(Counters::default());
+
+        let (order_tx, order_rx) = mpsc::channel::<()>();
+        let (done_tx, done_rx) = mpsc::channel::<Rendered>();
+        let render_wake = wake_tx.try_clone().map_err(bind_err)?;
+        let version = opts.version.clone();
+        let render_counters = Arc::clone(&counters);
+        std::thread::Builder::new()
+            .name("metrics-render".into())
+            .spawn(move || {
+                render_loop(
+                    &snapshot,
+                    version.as_deref(),
+                    &order_rx,
+                    &done_tx,
+                    &render_wake,
+                    &render_counters,
+                )
+            })
+            .map_err(bind_err)?;
+
+        let server = Server {
+            listener,
+            wake: wake_rx,
+            stop: Arc::clone(&stop),
+            opts,
+            counters: Arc::clone(&counters),
+            conns: Vec::new(),
+            cache: None,
+            rendering: false,
+            order: order_tx,
+            done: done_rx,
+            accept_paused_until: None,
+        };
+        let loop_thread = std::thread::Builder::new()
             .name(format!("metrics-http {local_addr}"))
-            .spawn(move || accept_loop(listener, snapshot, stop_flag))
+            .spawn(move || server.run())
             .map_err(bind_err)?;
         tracing::info!("serving metrics on http://{local_addr}/metrics");
         Ok(MetricsServer {
             local_addr,
             stop,
-            accept_thread: Some(accept_thread),
+            wake: wake_tx,
+            counters,
+            loop_thread: Some(loop_thread),
         })
     }
 
@@ -131,15 +260,27 @@ impl MetricsServer {
         self.local_addr
     }
 
-    /// Stops accepting (within about 20 ms) and waits for the accept thread; connections
-    /// being served finish on their own within their timeouts.
+    /// What the server has done so far.
+    pub fn stats(&self) -> ServerStats {
+        let c = &self.counters;
+        ServerStats {
+            renders: c.renders.load(Ordering::Relaxed),
+            answered: c.answered.load(Ordering::Relaxed),
+            dropped: c.dropped.load(Ordering::Relaxed),
+            rejected: c.rejected.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Stops serving: closes the listening socket and every connection, and returns once
+    /// the poll loop has ended (at once). A rendering under way finishes on its own.
     pub fn shutdown(mut self) {
         self.stop_now();
     }
 
     fn stop_now(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.accept_thread.take() {
+        let _ = (&self.wake).write(&[1]);
+        if let Some(t) = self.loop_thread.take() {
             let _ = t.join();
         }
     }
@@ -151,51 +292,474 @@ impl Drop for MetricsServer {
     }
 }
 
-fn accept_loop(listener: TcpListener, snapshot: Snapshot, stop: Arc<AtomicBool>) {
-    let active = Arc::new(AtomicUsize::new(0));
-    while !stop.load(Ordering::SeqCst) {
-        match listener.accept() {
-            Ok((stream, peer)) => {
-                if active.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
-                    let mut stream = stream;
-                    let _ = stream.set_nonblocking(false);
-                    let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
-                    let _ = Answer::text(503, "Service Unavailable", "too many connections\n")
-                        .write(&mut stream, true);
-                    continue;
+/// The outcome of one call of the snapshot closure.
+struct Rendered {
+    /// The exposition; `None` when the closure panicked.
+    body: Option<Arc<Vec<u8>>>,
+    /// When the rendering ended.
+    at: Instant,
+    /// [`ServerOptions::version`] when it began.
+    version: u64,
+}
+
+/// Renders whenever the poll loop asks, one rendering at a time; ends when the loop does.
+fn render_loop(
+    snapshot: &Snapshot,
+    version: Option<&AtomicU64>,
+    orders: &mpsc::Receiver<()>,
+    done: &mpsc::Sender<Rendered>,
+    mut wake: &UnixStream,
+    counters: &Counters,
+) {
+    while orders.recv().is_ok() {
+        let v = version.map_or(0, |v| v.load(Ordering::SeqCst));
+        let started = Instant::now();
+        let body = match catch_unwind(AssertUnwindSafe(|| snapshot())) {
+            Ok(text) => Some(Arc::new(text.into_bytes())),
+            Err(_) => {
+                tracing::error!("the metrics snapshot panicked; answered 500");
+                None
+            }
+        };
+        counters.renders.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(
+            bytes = body.as_ref().map_or(0, |b| b.len()),
+            "rendered the metrics in {:?}",
+            started.elapsed()
+        );
+        let rendered = Rendered {
+            body,
+            at: Instant::now(),
+            version: v,
+        };
+        if done.send(rendered).is_err() {
+            return;
+        }
+        let _ = wake.write(&[1]);
+    }
+}
+
+/// The poll loop's state.
+struct Server {
+    listener: TcpListener,
+    wake: UnixStream,
+    stop: Arc<AtomicBool>,
+    opts: ServerOptions,
+    counters: Arc<Counters>,
+    conns: Vec<Conn>,
+    /// The last good rendering.
+    cache: Option<Rendered>,
+    /// A rendering was ordered and has not come back yet.
+    rendering: bool,
+    order: mpsc::Sender<()>,
+    done: mpsc::Receiver<Rendered>,
+    accept_paused_until: Option<Instant>,
+}
+
+/// One client connection.
+struct Conn {
+    stream: TcpStream,
+    peer: SocketAddr,
+    state: State,
+    /// When the connection is dropped (or, lingering, closed) unless it moves on.
+    deadline: Instant,
+}
+
+enum State {
+    /// Reading the request header.
+    Head(Vec<u8>),
+    /// A `/metrics` request waiting for the rendering under way.
+    Waiting { with_body: bool },
+    /// Sending an answer: header, then (unless answering HEAD) the body.
+    Write {
+        head: Vec<u8>,
+        body: Arc<Vec<u8>>,
+        with_body: bool,
+        sent: usize,
+        /// No answer takes longer than this.
+        cutoff: Instant,
+    },
+    /// Answered; reading what the client still sends until it closes.
+    Linger,
+    /// To be removed.
+    Closed,
+}
+
+impl Server {
+    fn run(mut self) {
+        let mut fds: Vec<libc::pollfd> = Vec::new();
+        while !self.stop.load(Ordering::SeqCst) {
+            let now = Instant::now();
+            self.expire(now);
+            let accepting = self.accept_paused_until.is_none_or(|t| now >= t);
+            if accepting {
+                self.accept_paused_until = None;
+            }
+            fds.clear();
+            fds.push(pollfd(self.wake.as_raw_fd(), libc::POLLIN));
+            fds.push(pollfd(
+                self.listener.as_raw_fd(),
+                if accepting { libc::POLLIN } else { 0 },
+            ));
+            for c in &self.conns {
+                let events = match c.state {
+                    State::Head(_) | State::Linger => libc::POLLIN,
+                    State::Write { .. } => libc::POLLOUT,
+                    // Errors and hang-ups are reported whatever is asked.
+                    State::Waiting { .. } | State::Closed => 0,
+                };
+                fds.push(pollfd(c.stream.as_raw_fd(), events));
+            }
+            let next = self
+                .conns
+                .iter()
+                .map(|c| c.deadline)
+                .chain(self.accept_paused_until)
+                .min();
+            let timeout = next.map_or(Duration::from_secs(1), |t| {
+                t.saturating_duration_since(now) + Duration::from_millis(1)
+            });
+            let timeout_ms = timeout.min(Duration::from_secs(1)).as_millis() as libc::c_int;
+            // SAFETY: `fds` is a valid array of `fds.len()` pollfds for the whole call.
+            let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    tracing::warn!("metrics server poll failed: {e}");
+                    std::thread::sleep(ACCEPT_BACKOFF);
                 }
-                active.fetch_add(1, Ordering::SeqCst);
-                let snapshot = Arc::clone(&snapshot);
-                let guard = ActiveGuard(Arc::clone(&active));
-                let spawned = std::thread::Builder::new()
-                    .name("metrics-conn".into())
-                    .spawn(move || {
-                        let _guard = guard;
-                        if let Err(e) = serve_connection(stream, &snapshot) {
-                            tracing::debug!("metrics connection from {peer}: {e}");
-                        }
-                    });
-                if let Err(e) = spawned {
-                    tracing::warn!("metrics server cannot start a thread for {peer}: {e}");
+                continue;
+            }
+            if n == 0 {
+                continue;
+            }
+            if fds[0].revents != 0 {
+                self.take_renderings();
+            }
+            // Connections first (by index, as polled), then newcomers.
+            for (i, fd) in fds[2..].iter().enumerate() {
+                if fd.revents != 0 {
+                    self.on_ready(i, fd.revents);
                 }
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::sleep(POLL),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                // E.g. EMFILE: back off instead of spinning.
-                tracing::warn!("metrics server accept failed: {e}");
-                std::thread::sleep(POLL * 5);
+            self.conns.retain(|c| !matches!(c.state, State::Closed));
+            if fds[1].revents != 0 {
+                self.accept_all();
+            }
+        }
+    }
+
+    /// Drops the connections whose time is up.
+    fn expire(&mut self, now: Instant) {
+        for c in &mut self.conns {
+            if c.deadline > now {
+                continue;
+            }
+            match &c.state {
+                State::Linger | State::Closed => {}
+                State::Waiting { .. } => {
+                    // The rendering hangs: say so rather than keep the client forever.
+                    let a = Answer::text(
+                        503,
+                        "Service Unavailable",
+                        "the metrics are still being rendered; try again later\n",
+                    );
+                    c.answer(a, true, &self.counters, &self.opts, now);
+                    continue;
+                }
+                State::Head(buf) => {
+                    let why = if buf.is_empty() {
+                        "sent no request"
+                    } else {
+                        "sent no complete request header"
+                    };
+                    drop_client(c, &self.counters, why);
+                    continue;
+                }
+                State::Write { .. } => {
+                    drop_client(c, &self.counters, "took too long to read the answer");
+                    continue;
+                }
+            }
+            c.state = State::Closed;
+        }
+        self.conns.retain(|c| !matches!(c.state, State::Closed));
+    }
+
+    /// Accepts every pending connection.
+    fn accept_all(&mut self) {
+        loop {
+            match self.listener.accept() {
+                Ok((stream, peer)) => {
+                    let now = Instant::now();
+                    if stream.set_nonblocking(true).is_err() {
+                        continue;
+                    }
+                    if self.conns.len() >= self.opts.max_connections {
+                        self.counters.rejected.fetch_add(1, Ordering::Relaxed);
+                        tracing::debug!("metrics server: too many connections; 503 to {peer}");
+                        let a = Answer::text(503, "Service Unavailable", "too many connections\n");
+                        // Best effort: the answer is small and the socket's buffer empty.
+                        let _ = (&stream).write(&a.head(true));
+                        let _ = stream.shutdown(std::net::Shutdown::Write);
+                        continue;
+                    }
+                    self.conns.push(Conn {
+                        stream,
+                        peer,
+                        state: State::Head(Vec::new()),
+                        deadline: now + self.opts.header_timeout,
+                    });
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => {}
+                Err(e) => {
+                    // E.g. EMFILE: the listener stays readable, so back off instead of spinning.
+                    tracing::warn!("metrics server accept failed: {e}");
+                    self.accept_paused_until = Some(Instant::now() + ACCEPT_BACKOFF);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Handles readiness of connection `i`.
+    fn on_ready(&mut self, i: usize, revents: libc::c_short) {
+        let now = Instant::now();
+        let c = &mut self.conns[i];
+        match &mut c.state {
+            State::Head(buf) => match read_more(&c.stream, buf) {
+                Ok(ReadState::More) => {}
+                Ok(ReadState::Eof) if buf.is_empty() => c.state = State::Closed,
+                Ok(ReadState::Eof | ReadState::Complete) => {
+                    let head = std::mem::take(buf);
+                    self.on_request(i, &head, now);
+                }
+                Err(e) => {
+                    let why = format!("read failed: {e}");
+                    drop_client(c, &self.counters, &why);
+                }
+            },
+            State::Waiting { .. } => {
+                if revents & (libc::POLLERR | libc::POLLHUP) != 0 {
+                    drop_client(c, &self.counters, "went away before its answer");
+                }
+            }
+            State::Write { .. } => c.write_more(&self.counters, &self.opts, now),
+            State::Linger => {
+                let mut sink = [0u8; 4096];
+                loop {
+                    match (&c.stream).read(&mut sink) {
+                        Ok(0) => {
+                            c.state = State::Closed;
+                            break;
+                        }
+                        Ok(_) => {}
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                        Err(_) => {
+                            c.state = State::Closed;
+                            break;
+                        }
+                    }
+                }
+            }
+            State::Closed => {}
+        }
+    }
+
+    /// A whole request header arrived on connection `i` (or as much as will come).
+    fn on_request(&mut self, i: usize, head: &[u8], now: Instant) {
+        let routed = match parse_request(head) {
+            Err(ReadError::TooLarge) => Routed::Answer(
+                Answer::text(
+                    431,
+                    "Request Header Fields Too Large",
+                    "request header too large\n",
+                ),
+                true,
+            ),
+            Err(ReadError::Malformed(why)) => Routed::Answer(
+                Answer::text(400, "Bad Request", format!("bad request: {why}\n")),
+                true,
+            ),
+            Ok(req) => route(&req),
+        };
+        match routed {
+            Routed::Answer(a, with_body) => {
+                self.conns[i].answer(a, with_body, &self.counters, &self.opts, now)
+            }
+            Routed::Metrics { with_body } => {
+                if let Some(body) = self.fresh(now) {
+                    let a = metrics_answer(body);
+                    self.conns[i].answer(a, with_body, &self.counters, &self.opts, now);
+                    return;
+                }
+                let c = &mut self.conns[i];
+                c.state = State::Waiting { with_body };
+                c.deadline = now + MAX_RENDER_WAIT;
+                if !self.rendering {
+                    self.rendering = self.order.send(()).is_ok();
+                }
+            }
+        }
+    }
+
+    /// The cached rendering, if it may still be served.
+    fn fresh(&self, now: Instant) -> Option<Arc<Vec<u8>>> {
+        let c = self.cache.as_ref()?;
+        let unchanged = self
+            .opts
+            .version
+            .as_ref()
+            .is_some_and(|v| v.load(Ordering::SeqCst) == c.version);
+        let young = now.saturating_duration_since(c.at) < self.opts.max_age;
+        (unchanged || young).then(|| c.body.clone()).flatten()
+    }
+
+    /// Takes finished renderings and answers the scrapes waiting for them.
+    fn take_renderings(&mut self) {
+        let mut buf = [0u8; 64];
+        while let Ok(n) = (&self.wake).read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+        }
+        let mut last = None;
+        while let Ok(r) = self.done.try_recv() {
+            last = Some(r);
+        }
+        let Some(r) = last else { return };
+        self.rendering = false;
+        let now = Instant::now();
+        let body = r.body.clone();
+        if body.is_some() {
+            self.cache = Some(r);
+        }
+        for c in &mut self.conns {
+            if let State::Waiting { with_body } = c.state {
+                let a = match &body {
+                    Some(b) => metrics_answer(Arc::clone(b)),
+                    None => Answer::text(
+                        500,
+                        "Internal Server Error",
+                        "the metrics snapshot failed\n",
+                    ),
+                };
+                c.answer(a, with_body, &self.counters, &self.opts, now);
             }
         }
     }
 }
 
-/// Decrements the active-connection count when a connection thread ends (even by panic).
-struct ActiveGuard(Arc<AtomicUsize>);
+fn pollfd(fd: std::os::fd::RawFd, events: libc::c_short) -> libc::pollfd {
+    libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    }
+}
 
-impl Drop for ActiveGuard {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+/// Drops a client before its answer was sent in full: counted, logged at debug level.
+fn drop_client(c: &mut Conn, counters: &Counters, why: &str) {
+    counters.dropped.fetch_add(1, Ordering::Relaxed);
+    tracing::debug!("metrics server dropped the client {}: {why}", c.peer);
+    c.state = State::Closed;
+}
+
+impl Conn {
+    /// Starts sending `a` (its body too, unless answering HEAD).
+    fn answer(
+        &mut self,
+        a: Answer,
+        with_body: bool,
+        counters: &Counters,
+        opts: &ServerOptions,
+        now: Instant,
+    ) {
+        self.state = State::Write {
+            head: a.head(false),
+            body: a.body,
+            with_body,
+            sent: 0,
+            cutoff: now + MAX_RESPONSE_TIME,
+        };
+        self.deadline = now + opts.write_timeout.min(MAX_RESPONSE_TIME);
+        // Most answers fit the socket's buffer: send at once rather than after one more poll.
+        self.write_more(counters, opts, now);
+    }
+
+    /// Writes as much of the answer as the socket takes now.
+    fn write_more(&mut self, counters: &Counters, opts: &ServerOptions, now: Instant) {
+        let State::Write {
+            head,
+            body,
+            with_body,
+            sent,
+            cutoff,
+        } = &mut self.state
+        else {
+            return;
+        };
+        let total = head.len() + if *with_body { body.len() } else { 0 };
+        let mut progressed = false;
+        while *sent < total {
+            let chunk = if *sent < head.len() {
+                &head[*sent..]
+            } else {
+                &body[*sent - head.len()..]
+            };
+            match (&self.stream).write(chunk) {
+                Ok(0) => break,
+                Ok(n) => {
+                    *sent += n;
+                    progressed = true;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    let why = format!("went away during its answer ({e})");
+                    drop_client(self, counters, &why);
+                    return;
+                }
+            }
+        }
+        if *sent >= total {
+            counters.answered.fetch_add(1, Ordering::Relaxed);
+            // Let the client read the answer to its end, then close.
+            let _ = self.stream.shutdown(std::net::Shutdown::Write);
+            self.state = State::Linger;
+            self.deadline = now + LINGER;
+        } else if progressed {
+            self.deadline = (now + opts.write_timeout).min(*cutoff);
+        }
+    }
+}
+
+/// How far reading a request header got.
+enum ReadState {
+    More,
+    Complete,
+    Eof,
+}
+
+/// Reads what the socket has into `buf`, up to the end of the header (or past the limit).
+fn read_more(mut stream: &TcpStream, buf: &mut Vec<u8>) -> io::Result<ReadState> {
+    let mut chunk = [0u8; 2048];
+    loop {
+        match stream.read(&mut chunk) {
+            Ok(0) => return Ok(ReadState::Eof),
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                if head_complete(buf) || buf.len() > MAX_REQUEST_HEADER {
+                    return Ok(ReadState::Complete);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(ReadState::More),
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -212,42 +776,13 @@ enum ReadError {
     Malformed(&'static str),
 }
 
-fn serve_connection(mut stream: TcpStream, snapshot: &Snapshot) -> io::Result<()> {
-    stream.set_nonblocking(false)?;
-    stream.set_read_timeout(Some(IO_TIMEOUT))?;
-    stream.set_write_timeout(Some(IO_TIMEOUT))?;
-    let head = match read_head(&mut stream)? {
-        Some(h) => h,
-        None => return Ok(()), // closed before sending anything
-    };
-    let (answer, with_body) = match parse_request(&head) {
-        Err(ReadError::TooLarge) => (
-            Answer::text(
-                431,
-                "Request Header Fields Too Large",
-                "request header too large\n",
-            ),
-            true,
-        ),
-        Err(ReadError::Malformed(why)) => (
-            Answer::text(400, "Bad Request", format!("bad request: {why}\n")),
-            true,
-        ),
-        Ok(req) => (route(&req, snapshot), req.method != "HEAD"),
-    };
-    answer.write(&mut stream, with_body)?;
-    // Let the client read the answer before the socket closes.
-    let _ = stream.shutdown(std::net::Shutdown::Write);
-    Ok(())
-}
-
 /// A response to send.
 #[derive(Debug)]
 struct Answer {
     status: u16,
     reason: &'static str,
     content_type: &'static str,
-    body: Vec<u8>,
+    body: Arc<Vec<u8>>,
     /// Sends `Allow: GET, HEAD` (with 405).
     allow: bool,
 }
@@ -258,12 +793,13 @@ impl Answer {
             status,
             reason,
             content_type: "text/plain; charset=utf-8",
-            body: body.into().into_bytes(),
+            body: Arc::new(body.into().into_bytes()),
             allow: false,
         }
     }
 
-    fn write(&self, stream: &mut TcpStream, with_body: bool) -> io::Result<()> {
+    /// The status line and header (and the body after them, if `with_body`).
+    fn head(&self, with_body: bool) -> Vec<u8> {
         let mut out = format!(
             "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
             self.status,
@@ -279,12 +815,29 @@ impl Answer {
         if with_body {
             bytes.extend_from_slice(&self.body);
         }
-        stream.write_all(&bytes)?;
-        stream.flush()
+        bytes
     }
 }
 
-fn route(req: &Request<'_>, snapshot: &Snapshot) -> Answer {
+fn metrics_answer(body: Arc<Vec<u8>>) -> Answer {
+    Answer {
+        status: 200,
+        reason: "OK",
+        content_type: METRICS_CONTENT_TYPE,
+        body,
+        allow: false,
+    }
+}
+
+/// What a request asks for.
+enum Routed {
+    /// This answer (with its body unless `false`).
+    Answer(Answer, bool),
+    /// The metrics, once rendered.
+    Metrics { with_body: bool },
+}
+
+fn route(req: &Request<'_>) -> Routed {
     let path = req.path.split(['?', '#']).next().unwrap_or("");
     if req.method != "GET" && req.method != "HEAD" {
         let mut a = Answer::text(
@@ -293,59 +846,20 @@ fn route(req: &Request<'_>, snapshot: &Snapshot) -> Answer {
             format!("method {} is not allowed; use GET\n", req.method),
         );
         a.allow = true;
-        return a;
+        return Routed::Answer(a, true);
     }
+    let with_body = req.method != "HEAD";
     match path {
-        "/metrics" => match catch_unwind(AssertUnwindSafe(|| snapshot())) {
-            Ok(text) => Answer {
-                content_type: METRICS_CONTENT_TYPE,
-                ..Answer::text(200, "OK", text)
-            },
-            Err(_) => {
-                tracing::error!("the metrics snapshot panicked; answered 500");
-                Answer::text(
-                    500,
-                    "Internal Server Error",
-                    "the metrics snapshot failed\n",
-                )
-            }
-        },
-        "/healthz" => Answer::text(200, "OK", "ok"),
-        _ => Answer::text(
-            404,
-            "Not Found",
-            format!("not found: {path}; try /metrics or /healthz\n"),
+        "/metrics" => Routed::Metrics { with_body },
+        "/healthz" => Routed::Answer(Answer::text(200, "OK", "ok"), with_body),
+        _ => Routed::Answer(
+            Answer::text(
+                404,
+                "Not Found",
+                format!("not found: {path}; try /metrics or /healthz\n"),
+            ),
+            with_body,
         ),
-    }
-}
-
-/// Reads until the end of the request header (`\r\n\r\n`, or `\n\n` from lenient clients),
-/// at most [`MAX_REQUEST_HEADER`] bytes and about [`IO_TIMEOUT`] in all. The body, if
-/// any, is never read. Returns `None` when the peer closed without sending anything; a
-/// header that is cut off is returned as is (and then rejected as malformed).
-fn read_head(stream: &mut TcpStream) -> io::Result<Option<Vec<u8>>> {
-    let started = Instant::now();
-    let mut head = Vec::with_capacity(1024);
-    let mut buf = [0u8; 1024];
-    loop {
-        if started.elapsed() > IO_TIMEOUT {
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "request header too slow",
-            ));
-        }
-        let n = match stream.read(&mut buf) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if n == 0 {
-            return Ok(if head.is_empty() { None } else { Some(head) });
-        }
-        head.extend_from_slice(&buf[..n]);
-        if head_complete(&head) || head.len() > MAX_REQUEST_HEADER {
-            return Ok(Some(head));
-        }
     }
 }
 
@@ -464,9 +978,14 @@ mod tests {
 
     #[test]
     fn too_many_connections_get_503() {
-        let server = start("m 1\n");
-        // Idle connections occupy every slot (their threads wait for a request header).
-        let idle: Vec<TcpStream> = (0..MAX_CONNECTIONS)
+        let opts = ServerOptions {
+            max_connections: 8,
+            ..ServerOptions::default()
+        };
+        let server =
+            MetricsServer::start_with("127.0.0.1:0", Arc::new(|| "m 1\n".into()), opts).unwrap();
+        // Idle connections occupy every slot (they have not sent a request header yet).
+        let idle: Vec<TcpStream> = (0..8)
             .map(|_| TcpStream::connect(server.local_addr()).unwrap())
             .collect();
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -481,6 +1000,7 @@ mod tests {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+        assert!(server.stats().rejected >= 1);
         drop(idle);
         // The slots free up once the idle peers are gone.
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -488,6 +1008,87 @@ mod tests {
             assert!(Instant::now() < deadline, "slots were not freed");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Idle and slow clients are dropped after the header timeout, and counted.
+    #[test]
+    fn idle_and_slow_clients_time_out() {
+        let opts = ServerOptions {
+            header_timeout: Duration::from_millis(300),
+            ..ServerOptions::default()
+        };
+        let server =
+            MetricsServer::start_with("127.0.0.1:0", Arc::new(|| "m 1\n".into()), opts).unwrap();
+        let mut idle = TcpStream::connect(server.local_addr()).unwrap();
+        let mut slow = TcpStream::connect(server.local_addr()).unwrap();
+        slow.write_all(b"GET /metrics HT").unwrap();
+        let started = Instant::now();
+        for s in [&mut idle, &mut slow] {
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut out = Vec::new();
+            // Closed without an answer (EOF, or a reset).
+            let _ = s.read_to_end(&mut out);
+            assert!(out.is_empty(), "{:?}", String::from_utf8_lossy(&out));
+        }
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(2), "{took:?}");
+        assert_eq!(server.stats().dropped, 2);
+        assert_eq!(request(&server, "GET", "/healthz").status, 200);
+    }
+
+    /// Scrapes that come together share one rendering; a later one renders anew, unless
+    /// the version says nothing changed.
+    #[test]
+    fn scrapes_share_renderings() {
+        let version = Arc::new(AtomicU64::new(0));
+        let opts = ServerOptions {
+            max_age: Duration::from_millis(200),
+            version: Some(Arc::clone(&version)),
+            ..ServerOptions::default()
+        };
+        let calls = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&calls);
+        let snapshot: Snapshot = Arc::new(move || {
+            let n = counted.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(300));
+            format!("renders_total {}\n", n + 1)
+        });
+        let server = MetricsServer::start_with("127.0.0.1:0", snapshot, opts).unwrap();
+        let scrapes: Vec<_> = (0..20)
+            .map(|_| {
+                let addr = server.local_addr();
+                std::thread::spawn(move || {
+                    let url = HttpUrl::parse(&format!("http://{addr}")).unwrap();
+                    let t = Timeouts {
+                        connect: Duration::from_secs(2),
+                        io: Duration::from_secs(5),
+                    };
+                    http_exchange(&url, "GET", "/metrics", None, t, 1 << 20)
+                        .unwrap()
+                        .text()
+                })
+            })
+            .collect();
+        for s in scrapes {
+            assert_eq!(s.join().unwrap(), "renders_total 1\n");
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // Older than max_age, but nothing changed: served again.
+        std::thread::sleep(Duration::from_millis(250));
+        assert_eq!(
+            request(&server, "GET", "/metrics").text(),
+            "renders_total 1\n"
+        );
+        // A change: rendered anew (HEAD too needs the length).
+        version.fetch_add(1, Ordering::SeqCst);
+        let r = request(&server, "HEAD", "/metrics");
+        assert_eq!((r.status, r.header("content-length")), (200, Some("16")));
+        assert_eq!(
+            request(&server, "GET", "/metrics").text(),
+            "renders_total 2\n"
+        );
+        assert_eq!(server.stats().renders, 2);
+        assert_eq!(server.stats().dropped, 0);
     }
 
     #[test]
