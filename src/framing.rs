@@ -125,6 +125,9 @@ impl<R: Read> Chunker<R> {
     /// (`buf[..len]`); `None` at end of stream. A chunk of lines ends in
     /// `\n`. On a read error, the bytes already read (even a partial last
     /// line) are handed out first and the error is returned by the next
+    /// call. A reader that has nothing yet (`WouldBlock`, a followed file
+    /// read without blocking) ends the chunk at the last whole line, or,
+    /// with none, returns `WouldBlock` and keeps what it read for the next
     /// call.
     pub fn next_chunk(&mut self, buf: &mut Vec<u8>) -> io::Result<Option<(ChunkKind, usize)>> {
         if self.carry.is_empty() {
@@ -151,9 +154,14 @@ impl<R: Read> Chunker<R> {
         loop {
             // Read: fill the buffer (files) or take one read (streams).
             let mut read_error = None;
+            let mut would_block = false;
             while !self.eof && n < buf.len() {
                 match self.read_once(&mut buf[n..]) {
                     Ok(k) => n += k,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        would_block = true;
+                        break;
+                    }
                     Err(e) => {
                         read_error = Some(e);
                         break;
@@ -232,6 +240,11 @@ impl<R: Read> Chunker<R> {
                 }
                 self.handed += n as u64;
                 return Ok(Some((ChunkKind::Lines, n + 1)));
+            }
+            if would_block {
+                // Nothing more for now: keep the partial line for later.
+                self.carry.extend_from_slice(&buf[..n]);
+                return Err(io::ErrorKind::WouldBlock.into());
             }
             if n == buf.len() {
                 // One line longer than the buffer: grow, up to the limit.
