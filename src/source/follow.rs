@@ -78,6 +78,9 @@ const MIN_POLL: Duration = Duration::from_millis(1);
 /// reader can be behind (a segment starts at each rotation or truncation).
 const MAX_SEGMENTS: usize = 64;
 
+/// While a file has data, the path is looked at least this often.
+const LOOK_EVERY: Duration = Duration::from_millis(20);
+
 /// Generations of one path held open at most (each holds a file
 /// descriptor): the one being read and the newer ones waiting behind it.
 pub const MAX_GENERATIONS: usize = 16;
@@ -239,6 +242,9 @@ pub struct Tail {
     missing_logged: bool,
     /// The last open failed for want of file descriptors.
     starved: bool,
+    /// Look at the path before the next read (a notification named it).
+    look: bool,
+    last_look: Instant,
     last_data: Instant,
     /// Test hook run between hitting EOF and checking the path, to make the
     /// rotation race deterministic.
@@ -273,6 +279,8 @@ impl Tail {
             missing: false,
             missing_logged: false,
             starved: false,
+            look: false,
+            last_look: Instant::now(),
             last_data: Instant::now(),
             #[cfg(test)]
             eof_hook: None,
@@ -316,6 +324,11 @@ impl Tail {
     /// descriptors; it is tried again on a later poll.
     pub fn starved(&self) -> bool {
         self.starved
+    }
+
+    /// A notification named the path: look at it before the next read.
+    pub fn look(&mut self) {
+        self.look = true;
     }
 
     /// When data was last returned.
@@ -472,6 +485,12 @@ impl Tail {
         if self.gens.is_empty() {
             return self.open_path();
         }
+        // While the front has data, still look at the path when told to
+        // or now and then: a new generation must be opened before it is
+        // renamed away, however far behind the front is.
+        if self.look || self.last_look.elapsed() >= LOOK_EVERY {
+            self.look_at_path()?;
+        }
         let n = self.read_front(buf)?;
         if n > 0 {
             return Ok(Poll::Data(n));
@@ -528,7 +547,15 @@ impl Tail {
             return Ok(Poll::Retry);
         }
 
-        // What does the path name now?
+        self.look_at_path()
+    }
+
+    /// Looks at what the path names now: a file not held yet is opened
+    /// (`Retry`), before it can be renamed away in turn, and read once the
+    /// older ones are done.
+    fn look_at_path(&mut self) -> io::Result<Poll> {
+        self.look = false;
+        self.last_look = Instant::now();
         let meta = match fs::metadata(&self.path) {
             Ok(meta) => meta,
             Err(err) if err.kind() == io::ErrorKind::NotFound => {
@@ -545,8 +572,6 @@ impl Tail {
         if self.gens.iter().any(|g| g.id == id) {
             return Ok(Poll::Idle);
         }
-        // A new file: open it now, before it can be renamed away in turn,
-        // and read it once the older ones are done.
         self.open_path()
     }
 

@@ -224,6 +224,7 @@ impl<'a> FollowSource<'a> {
                 for &d in wds.get(&wd).map_or(&[][..], |v| &v[..]) {
                     if let Some(list) = dirs[d].names.get(name) {
                         for &i in list {
+                            files[i].tail.with(|t| t.look());
                             mark(ready, queued, files, i);
                         }
                     }
