@@ -373,6 +373,53 @@ impl<R: Read> Read for JsonJoiner<R> {
 mod tests {
     use super::*;
 
+    /// A followed file read without blocking: pieces, with `WouldBlock`
+    /// between them, then the end.
+    struct Pieces(std::collections::VecDeque<Option<&'static [u8]>>);
+
+    impl Read for Pieces {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            match self.0.pop_front() {
+                None => Ok(0),
+                Some(None) => Err(io::ErrorKind::WouldBlock.into()),
+                Some(Some(p)) => {
+                    buf[..p.len()].copy_from_slice(p);
+                    Ok(p.len())
+                }
+            }
+        }
+    }
+
+    /// Nothing more for now ends a chunk at its last whole line, or keeps
+    /// a partial line for the next call; offsets stay those of the stream.
+    #[test]
+    fn would_block_keeps_the_partial_line_for_later() {
+        let pieces = [
+            Some(&b"one\ntw"[..]),
+            None,
+            Some(b"o"),
+            None,
+            Some(b"\nthree"),
+            None,
+        ];
+        let mut c = Chunker::new(Pieces(pieces.into_iter().collect()), 1 << 20, false);
+        let mut buf = Vec::new();
+        let mut next = |c: &mut Chunker<Pieces>| match c.next_chunk(&mut buf) {
+            Ok(Some((_, len))) => Ok(String::from_utf8(buf[..len].to_vec()).unwrap()),
+            Ok(None) => Ok("<end>".into()),
+            Err(e) => Err(e.kind()),
+        };
+        assert_eq!(next(&mut c), Ok("one\n".into()));
+        assert_eq!(c.offset(), 4);
+        assert_eq!(next(&mut c), Err(io::ErrorKind::WouldBlock));
+        assert_eq!(next(&mut c), Err(io::ErrorKind::WouldBlock));
+        assert_eq!(next(&mut c), Ok("two\n".into()));
+        assert_eq!(next(&mut c), Err(io::ErrorKind::WouldBlock));
+        assert_eq!(c.offset(), 8);
+        assert_eq!(next(&mut c), Ok("three\n".into()));
+        assert_eq!(next(&mut c), Ok("<end>".into()));
+    }
+
     fn chunks(input: &[u8], max_line: usize, fill: bool) -> Vec<(ChunkKind, Vec<u8>)> {
         let mut c = Chunker::new(input, max_line, fill);
         let mut v = Vec::new();

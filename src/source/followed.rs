@@ -41,7 +41,7 @@ use super::{FollowOptions, InputError, InputSpec, Opened};
 
 /// Every file is looked at once every this many poll intervals, even
 /// without a notification.
-pub const FULL_SWEEP_POLLS: u32 = 10;
+pub const FULL_SWEEP_POLLS: u32 = 20;
 
 /// While files have data, notifications are taken at least this often.
 const EVENT_CHECK: Duration = Duration::from_millis(5);
