@@ -125,8 +125,8 @@ pub enum Next {
 }
 
 /// Where the engine's batches come from. A source reads its inputs one
-/// after another; the engine reads several sources at once (one per
-/// followed file).
+/// after another (or, following files, together); the engine reads
+/// several sources at once, a thread each.
 pub trait BatchSource: Send {
     /// The next batch, read into `buf` (a recycled buffer, possibly empty).
     fn next_batch(&mut self, buf: Vec<u8>) -> Next;

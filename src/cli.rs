@@ -1,8 +1,6 @@
 //! Command-line flags (clap), resolved once into the library's option
 //! structs; no clap type leaks past this module.
 
-use std::time::Duration;
-
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -681,10 +679,9 @@ impl InputArgs {
                 format,
                 labels: parse_labels(&self.labels)?,
                 max_line: self.max_line_length,
-                follow: self.follow.then(|| FollowOptions {
-                    poll_interval: Duration::from_millis(200),
-                    ..FollowOptions::default()
-                }),
+                // Notifications wake the follower; polling every 100 ms
+                // is the fallback.
+                follow: self.follow.then(FollowOptions::default),
                 formats,
                 interrupt: None,
             },

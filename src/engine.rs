@@ -7,8 +7,8 @@
 //!     └─── recycled buffers ◀──┘
 //! ```
 //! Each source is read by its own thread (a source reads its inputs one
-//! after another; followed files are one source each, so they are read
-//! together). Channels are bounded, so memory stays flat however long the
+//! after another; all followed files are one source, which reads them
+//! together without a thread per file). Channels are bounded, so memory stays flat however long the
 //! input. The engine knows nothing about files or queries: sources say
 //! where batches come from, workers what is computed, `consume` what is
 //! done with it; after `consume` returns, the batch counts as handled and

@@ -53,6 +53,9 @@ pub struct Chunker<R> {
     pending_error: Option<io::Error>,
     /// For multi-line formats: chunks end where a record starts.
     record_start: Option<&'static RecordStart>,
+    /// A record over the limit whose reader had nothing more yet: what was
+    /// read of it (head and partial line) and where the cut stands.
+    cutting: Option<(Vec<u8>, LongRecord)>,
 }
 
 impl<R: Read> Chunker<R> {
@@ -68,6 +71,7 @@ impl<R: Read> Chunker<R> {
             handed: 0,
             pending_error: None,
             record_start: None,
+            cutting: None,
         }
     }
 
@@ -125,8 +129,19 @@ impl<R: Read> Chunker<R> {
     /// (`buf[..len]`); `None` at end of stream. A chunk of lines ends in
     /// `\n`. On a read error, the bytes already read (even a partial last
     /// line) are handed out first and the error is returned by the next
+    /// call. A reader that has nothing yet (`WouldBlock`, a followed file
+    /// read without blocking) ends the chunk at the last whole line, or,
+    /// with none, returns `WouldBlock` and keeps what it read for the next
     /// call.
     pub fn next_chunk(&mut self, buf: &mut Vec<u8>) -> io::Result<Option<(ChunkKind, usize)>> {
+        if let (Some((data, cut)), Some(rule)) = (self.cutting.take(), self.record_start) {
+            if buf.len() < data.len() + self.chunk_size {
+                buf.resize(data.len() + self.chunk_size, 0);
+            }
+            buf[..data.len()].copy_from_slice(&data);
+            let len = self.go_on_cutting(buf, data.len(), cut, rule)?;
+            return Ok(Some((ChunkKind::Truncated, len)));
+        }
         if self.carry.is_empty() {
             if let Some(e) = self.pending_error.take() {
                 return Err(e);
@@ -151,9 +166,14 @@ impl<R: Read> Chunker<R> {
         loop {
             // Read: fill the buffer (files) or take one read (streams).
             let mut read_error = None;
+            let mut would_block = false;
             while !self.eof && n < buf.len() {
                 match self.read_once(&mut buf[n..]) {
                     Ok(k) => n += k,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        would_block = true;
+                        break;
+                    }
                     Err(e) => {
                         read_error = Some(e);
                         break;
@@ -265,6 +285,11 @@ impl<R: Read> Chunker<R> {
                 self.handed += n as u64;
                 return Ok(Some((ChunkKind::Lines, n + 1)));
             }
+            if would_block {
+                // Nothing more for now: keep the partial line for later.
+                self.carry.extend_from_slice(&buf[..n]);
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
             if n == buf.len() {
                 // One line longer than the buffer: grow, up to the limit.
                 let grow = buf.len().min(self.max_line + 1);
@@ -285,45 +310,62 @@ impl<R: Read> Chunker<R> {
     fn cut_long_record(
         &mut self,
         buf: &mut Vec<u8>,
-        mut n: usize,
+        n: usize,
         rule: &RecordStart,
     ) -> io::Result<usize> {
         let room = last_line_room(self.max_line);
         let head_max = self.max_line - room;
         // The head: whole lines up to the limit less the room, or (a first
         // line longer than that) the start of the first line.
-        let (head_end, mut in_long_line) = match memchr::memrchr(b'\n', &buf[..head_max]) {
+        let (head_end, in_long_line) = match memchr::memrchr(b'\n', &buf[..head_max]) {
             Some(p) => (p + 1, false),
             None => (first_line_head(head_max, room), true),
         };
-        let mut last: Vec<u8> = Vec::new();
-        // Stream bytes of the record past the head, all skipped.
-        let mut skipped: u64 = 0;
+        let cut = LongRecord {
+            head_end,
+            last: Vec::new(),
+            skipped: 0,
+            in_long_line,
+        };
+        self.go_on_cutting(buf, n, cut, rule)
+    }
+
+    /// Reads a cut record on to its end: `buf[..cut.head_end]` is its head,
+    /// `buf[cut.head_end..n]` what follows, not looked at yet.
+    fn go_on_cutting(
+        &mut self,
+        buf: &mut Vec<u8>,
+        mut n: usize,
+        mut cut: LongRecord,
+        rule: &RecordStart,
+    ) -> io::Result<usize> {
+        let room = last_line_room(self.max_line);
+        let head_end = cut.head_end;
         let mut pos = head_end;
         loop {
-            if in_long_line {
+            if cut.in_long_line {
                 match memchr::memchr(b'\n', &buf[pos..n]) {
                     Some(p) => {
-                        skipped += p as u64 + 1;
+                        cut.skipped += p as u64 + 1;
                         pos += p + 1;
-                        in_long_line = false;
+                        cut.in_long_line = false;
                     }
                     None => {
-                        skipped += (n - pos) as u64;
+                        cut.skipped += (n - pos) as u64;
                         pos = n;
                     }
                 }
             }
-            while let Some(p) = memchr::memchr(b'\n', &buf[pos..n]).filter(|_| !in_long_line) {
+            while let Some(p) = memchr::memchr(b'\n', &buf[pos..n]).filter(|_| !cut.in_long_line) {
                 let line = &buf[pos..pos + p];
                 if rule.is_start(line) {
                     // The next record: it is read as usual.
                     self.carry.extend_from_slice(&buf[pos..n]);
-                    return Ok(self.keep_head_and_last(buf, head_end, &last, skipped));
+                    return Ok(self.keep_head_and_last(buf, &cut));
                 }
-                last.clear();
-                last.extend_from_slice(&line[..line.len().min(room)]);
-                skipped += p as u64 + 1;
+                cut.last.clear();
+                cut.last.extend_from_slice(&line[..line.len().min(room)]);
+                cut.skipped += p as u64 + 1;
                 pos += p + 1;
             }
             // Keep the partial line, right after the head.
@@ -335,29 +377,36 @@ impl<R: Read> Chunker<R> {
                     // The next record, with a first line over the limit:
                     // the line rule cuts it.
                     self.carry.extend_from_slice(&buf[head_end..n]);
-                    return Ok(self.keep_head_and_last(buf, head_end, &last, skipped));
+                    return Ok(self.keep_head_and_last(buf, &cut));
                 }
                 // A continuation line over the limit: its start stands for
                 // it.
-                last.clear();
-                last.extend_from_slice(&buf[head_end..head_end + room]);
-                skipped += (n - head_end) as u64;
+                cut.last.clear();
+                cut.last.extend_from_slice(&buf[head_end..head_end + room]);
+                cut.skipped += (n - head_end) as u64;
                 n = head_end;
-                in_long_line = true;
+                cut.in_long_line = true;
             }
             if self.eof {
-                if n > head_end && !in_long_line {
-                    last.clear();
-                    last.extend_from_slice(&buf[head_end..n.min(head_end + room)]);
-                    skipped += (n - head_end) as u64;
+                if n > head_end && !cut.in_long_line {
+                    cut.last.clear();
+                    cut.last
+                        .extend_from_slice(&buf[head_end..n.min(head_end + room)]);
+                    cut.skipped += (n - head_end) as u64;
                 }
-                return Ok(self.keep_head_and_last(buf, head_end, &last, skipped));
+                return Ok(self.keep_head_and_last(buf, &cut));
             }
             if buf.len() - n < self.chunk_size {
                 buf.resize(n + self.chunk_size, 0);
             }
             match self.read_once(&mut buf[n..]) {
                 Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // Nothing more for now (a followed file): the record
+                    // goes on where it stopped on the next call.
+                    self.cutting = Some((buf[..n].to_vec(), cut));
+                    return Err(e);
+                }
                 Err(e) => {
                     // What was read is handed out first.
                     self.eof = true;
@@ -367,15 +416,11 @@ impl<R: Read> Chunker<R> {
         }
     }
 
-    /// Writes `last` after the head and accounts for the record's bytes.
-    fn keep_head_and_last(
-        &mut self,
-        buf: &mut Vec<u8>,
-        head_end: usize,
-        last: &[u8],
-        skipped: u64,
-    ) -> usize {
-        self.handed += head_end as u64 + skipped;
+    /// Writes the last line after the head and accounts for the record's
+    /// bytes.
+    fn keep_head_and_last(&mut self, buf: &mut Vec<u8>, cut: &LongRecord) -> usize {
+        let (head_end, last) = (cut.head_end, &cut.last[..]);
+        self.handed += head_end as u64 + cut.skipped;
         let whole_lines = buf[head_end - 1] == b'\n';
         if last.is_empty() {
             // The record's own final newline is not part of it.
@@ -402,6 +447,19 @@ fn first_line_head(head_max: usize, room: usize) -> usize {
     } else {
         head_max
     }
+}
+
+/// A record over the limit being read to its end (see
+/// [`Chunker::cut_long_record`]).
+struct LongRecord {
+    /// Its head is `buf[..head_end]`.
+    head_end: usize,
+    /// Its last complete line so far, cut to the room.
+    last: Vec<u8>,
+    /// Stream bytes of the record past the head, all skipped.
+    skipped: u64,
+    /// Inside a continuation line too long to hold: skip to its end.
+    in_long_line: bool,
 }
 
 /// Room kept for the last line of a record over the limit.
@@ -587,6 +645,87 @@ impl<R: Read> Read for JsonJoiner<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A followed file read without blocking: pieces, with `WouldBlock`
+    /// between them, then the end.
+    struct Pieces(std::collections::VecDeque<Option<&'static [u8]>>);
+
+    impl Read for Pieces {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            match self.0.pop_front() {
+                None => Ok(0),
+                Some(None) => Err(io::ErrorKind::WouldBlock.into()),
+                Some(Some(p)) => {
+                    buf[..p.len()].copy_from_slice(p);
+                    Ok(p.len())
+                }
+            }
+        }
+    }
+
+    /// Nothing more for now ends a chunk at its last whole line, or keeps
+    /// a partial line for the next call; offsets stay those of the stream.
+    #[test]
+    fn would_block_keeps_the_partial_line_for_later() {
+        let pieces = [
+            Some(&b"one\ntw"[..]),
+            None,
+            Some(b"o"),
+            None,
+            Some(b"\nthree"),
+            None,
+        ];
+        let mut c = Chunker::new(Pieces(pieces.into_iter().collect()), 1 << 20, false);
+        let mut buf = Vec::new();
+        let mut next = |c: &mut Chunker<Pieces>| match c.next_chunk(&mut buf) {
+            Ok(Some((_, len))) => Ok(String::from_utf8(buf[..len].to_vec()).unwrap()),
+            Ok(None) => Ok("<end>".into()),
+            Err(e) => Err(e.kind()),
+        };
+        assert_eq!(next(&mut c), Ok("one\n".into()));
+        assert_eq!(c.offset(), 4);
+        assert_eq!(next(&mut c), Err(io::ErrorKind::WouldBlock));
+        assert_eq!(next(&mut c), Err(io::ErrorKind::WouldBlock));
+        assert_eq!(next(&mut c), Ok("two\n".into()));
+        assert_eq!(next(&mut c), Err(io::ErrorKind::WouldBlock));
+        assert_eq!(c.offset(), 8);
+        assert_eq!(next(&mut c), Ok("three\n".into()));
+        assert_eq!(next(&mut c), Ok("<end>".into()));
+    }
+
+    /// A record over the limit whose reader has nothing more for a while
+    /// (a followed file) is cut as when it all came at once.
+    #[test]
+    fn would_block_inside_a_cut_record() {
+        let whole: &[u8] = b"1 a\n bbbbbb\n cccccc\n dd\n Err: x\n2 y\n";
+        let pieces = [
+            Some(&b"1 a\n bbbbbb\n cccc"[..]),
+            None,
+            Some(b"cc\n dd\n"),
+            None,
+            None,
+            Some(b" Err: x\n"),
+            None,
+            Some(b"2 y\n"),
+        ];
+        let mut c = Chunker::new(Pieces(pieces.into_iter().collect()), 16, false)
+            .with_record_start(Some(&DIGIT));
+        let mut buf = Vec::new();
+        let mut got = Vec::new();
+        loop {
+            match c.next_chunk(&mut buf) {
+                Ok(Some((ChunkKind::Truncated, len))) => got.push(buf[..len].to_vec()),
+                Ok(Some((ChunkKind::Lines, len))) => {
+                    got.extend(records(&buf[..len], Some(&DIGIT)).map(<[u8]>::to_vec))
+                }
+                Ok(None) => break,
+                Err(e) => assert_eq!(e.kind(), io::ErrorKind::WouldBlock),
+            }
+        }
+        assert_eq!(got, multiline_records(whole, 16, false));
+        assert_eq!(got, vec![b"1 a\n bbbbbb\n Err".to_vec(), b"2 y".to_vec()]);
+        assert_eq!(c.offset(), whole.len() as u64);
+    }
 
     fn chunks(input: &[u8], max_line: usize, fill: bool) -> Vec<(ChunkKind, Vec<u8>)> {
         let mut c = Chunker::new(input, max_line, fill);

@@ -8,7 +8,7 @@
 //! across rotations to the file they came from.
 
 use std::collections::VecDeque;
-use std::io::{Cursor, Read};
+use std::io::{ErrorKind, Read};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -19,11 +19,12 @@ use crate::formats::registry::Registry;
 use crate::framing::{ChunkKind, Chunker, JsonJoiner};
 use crate::record::Labels;
 
+use super::followed::FollowSource;
 use super::stdin::StoppableStdin;
-use super::{open, FollowOptions, FollowPositions, InputError, InputSpec};
+use super::{open, FollowOptions, FollowPositions, InputError, InputSpec, Opened};
 
 /// Bytes read from an input to detect its format.
-const SAMPLE_BYTES: usize = 64 * 1024;
+pub(super) const SAMPLE_BYTES: usize = 64 * 1024;
 
 /// The UTF-8 byte order mark some Windows tools write at the start of a
 /// file: not part of the first line.
@@ -70,7 +71,7 @@ enum Positions {
     Unknown,
 }
 
-struct Reading {
+pub(super) struct Reading {
     info: Arc<InputInfo>,
     chunker: Chunker<Box<dyn Read + Send>>,
     positions: Positions,
@@ -96,43 +97,69 @@ impl<'a> FileSource<'a> {
         }
     }
 
-    /// The sources that read `inputs`: one for all of them, or with
-    /// `--follow` one per file, since followed files are read together.
+    /// The sources that read `inputs`: one for all of them. With
+    /// `--follow` the files are followed together by one
+    /// [`FollowSource`](super::followed::FollowSource), however many there
+    /// are (stdin, always followed, has a source of its own).
     pub fn split(
         inputs: Vec<InputSpec>,
         opts: &ReadOptions,
         filter: InputFilter<'a>,
     ) -> Vec<Box<dyn BatchSource + 'a>> {
-        if opts.follow.is_some() {
-            inputs
-                .into_iter()
-                .map(|i| {
-                    Box::new(FileSource::new(vec![i], opts.clone(), filter.clone()))
-                        as Box<dyn BatchSource + 'a>
-                })
-                .collect()
-        } else {
-            vec![Box::new(FileSource::new(
-                inputs,
+        if opts.follow.is_none() {
+            return vec![Box::new(FileSource::new(inputs, opts.clone(), filter))];
+        }
+        let (stdin, files): (Vec<InputSpec>, Vec<InputSpec>) = inputs
+            .into_iter()
+            .partition(|i| matches!(i, InputSpec::Stdin));
+        let mut sources: Vec<Box<dyn BatchSource + 'a>> = Vec::new();
+        if !stdin.is_empty() {
+            sources.push(Box::new(FileSource::new(
+                stdin,
                 opts.clone(),
                 filter.clone(),
-            ))]
+            )));
         }
+        if !files.is_empty() {
+            sources.push(Box::new(FollowSource::new(files, opts.clone(), filter)));
+        }
+        sources
     }
 
     /// Opens an input and gets it ready for framing; `None` when the stream
     /// selector rules it out whole.
     fn start(&self, spec: &InputSpec) -> Result<Option<Reading>, InputError> {
-        let name = spec.name();
-        let opened = open(spec, self.opts.follow.as_ref())?;
-        let mut reader = match spec {
-            InputSpec::Stdin => Box::new(StoppableStdin::new(self.stop.clone())),
-            InputSpec::File(_) => opened.reader,
-        };
-        let mut sample = read_sample(&mut reader, opened.streaming).map_err(|e| InputError {
-            name: name.clone(),
+        let mut opened = open(spec, self.opts.follow.as_ref())?;
+        if let InputSpec::Stdin = spec {
+            opened.reader = Box::new(StoppableStdin::new(self.stop.clone()));
+        }
+        let sample = read_sample(&mut opened.reader, opened.streaming).map_err(|e| InputError {
+            name: spec.name(),
             message: e.to_string(),
         })?;
+        Ok(Reading::start(
+            &self.opts,
+            &self.filter,
+            spec,
+            sample,
+            opened,
+        ))
+    }
+}
+
+impl Reading {
+    /// Gets an opened input ready for framing, from its first bytes
+    /// (`sample`, read from `opened.reader` already): detects its format,
+    /// labels it and joins its lines where the format needs it. `None`
+    /// when the stream selector rules it out whole.
+    pub(super) fn start(
+        opts: &ReadOptions,
+        filter: &InputFilter<'_>,
+        spec: &InputSpec,
+        mut sample: Vec<u8>,
+        opened: Opened,
+    ) -> Option<Reading> {
+        let name = spec.name();
         let id = InputId::of(&sample);
         let skipped = if sample.starts_with(UTF8_BOM) {
             sample.drain(..UTF8_BOM.len());
@@ -146,13 +173,13 @@ impl<'a> FileSource<'a> {
                 "{name}: starts with a UTF-16 byte order mark; nagare reads UTF-8, so its lines are read as bytes (convert it with iconv -f UTF-16 -t UTF-8)"
             );
         }
-        let detected = match self.opts.format {
+        let detected = match opts.format {
             Some(f) => Detected {
                 format: f,
                 pretty_json: matches!(f, Format::Fly | Format::Json | Format::Convex)
                     && detect::is_pretty_json(&sample),
             },
-            None => detect::detect(&sample, self.opts.formats),
+            None => detect::detect(&sample, opts.formats),
         };
         tracing::info!(
             input = %name,
@@ -161,13 +188,13 @@ impl<'a> FileSource<'a> {
             gzip = opened.gzip,
             "reading input"
         );
-        let mut labels = self.opts.labels.clone();
+        let mut labels = opts.labels.clone();
         if !matches!(spec, InputSpec::Stdin) {
             labels.insert("filename", name.clone());
         }
         let envelope = detected.format.is_envelope();
-        if !envelope && self.opts.follow.is_none() && !(self.filter)(&labels) {
-            return Ok(None);
+        if !envelope && opts.follow.is_none() && !filter(&labels) {
+            return None;
         }
         // A followed file is known by its first bytes, not by the tail
         // the sample read (reading starts at its end).
@@ -183,22 +210,115 @@ impl<'a> FileSource<'a> {
             None => Positions::Direct(id),
         };
         let info = Arc::new(InputInfo::new(id, name.clone(), labels, detected.format));
-        let stream: Box<dyn Read + Send> = if detected.pretty_json {
-            Box::new(JsonJoiner::new(Cursor::new(sample).chain(reader)))
-        } else {
-            Box::new(Cursor::new(sample).chain(reader))
+        // The sample is freed once read: a followed file keeps no buffer
+        // of its own between reads.
+        let head = Prefixed {
+            head: sample,
+            at: 0,
+            inner: opened.reader,
         };
-        let stream = detected
-            .format
-            .join_lines(stream, self.opts.max_line, &name);
-        let chunker = Chunker::new(stream, self.opts.max_line, !opened.streaming)
+        let stream: Box<dyn Read + Send> = if detected.pretty_json {
+            Box::new(JsonJoiner::new(head))
+        } else {
+            Box::new(head)
+        };
+        let stream = detected.format.join_lines(stream, opts.max_line, &name);
+        let chunker = Chunker::new(stream, opts.max_line, !opened.streaming)
             .with_record_start(detected.format.record_start());
-        Ok(Some(Reading {
+        Some(Reading {
             info,
             chunker,
             positions,
             skipped,
-        }))
+        })
+    }
+
+    /// The next batch, read into `buf`.
+    pub(super) fn step(&mut self, mut buf: Vec<u8>, max_line: usize) -> Step {
+        let chunk_start = self.skipped + self.chunker.offset();
+        match self.chunker.next_chunk(&mut buf) {
+            Ok(Some((kind, len))) => {
+                if kind == ChunkKind::Truncated {
+                    if self.info.format.record_start().is_some() {
+                        tracing::warn!(
+                            target: crate::diag::USER,
+                            "{}: record at byte {chunk_start} is longer than {max_line} bytes; \
+                             truncated (its first lines and its last line kept)",
+                            self.info.name,
+                        );
+                    } else {
+                        tracing::warn!(
+                            target: crate::diag::USER,
+                            "{}: line at byte {chunk_start} is longer than {max_line} bytes; truncated",
+                            self.info.name,
+                        );
+                    }
+                }
+                let at = self.skipped + self.chunker.offset();
+                let end = match &self.positions {
+                    // The rest of a cut line is skipped on the next
+                    // read: no position inside it may be a checkpoint.
+                    _ if kind == ChunkKind::Truncated => None,
+                    Positions::Direct(id) => Some(Position {
+                        input: *id,
+                        offset: at,
+                    }),
+                    Positions::Follow(p) => p.position(at),
+                    Positions::Unknown => None,
+                };
+                Step::Batch(Batch {
+                    input: self.info.clone(),
+                    data: buf,
+                    len,
+                    kind,
+                    arrival_ns: crate::time::now_ns(),
+                    end,
+                })
+            }
+            Ok(None) => Step::End(buf),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => Step::Blocked(buf),
+            Err(e) => Step::Failed(
+                InputError {
+                    name: self.info.name.clone(),
+                    message: format!("{e} (after {} bytes of data)", self.chunker.offset()),
+                },
+                buf,
+            ),
+        }
+    }
+}
+
+/// What reading an input gave; the buffer comes back when it holds no
+/// batch.
+pub(super) enum Step {
+    Batch(Batch),
+    /// A followed file has nothing more for now.
+    Blocked(Vec<u8>),
+    End(Vec<u8>),
+    Failed(InputError, Vec<u8>),
+}
+
+/// The bytes read for detection, then the rest of the input; the sample's
+/// buffer is freed once it has been read.
+struct Prefixed {
+    head: Vec<u8>,
+    at: usize,
+    inner: Box<dyn Read + Send>,
+}
+
+impl Read for Prefixed {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.at < self.head.len() {
+            let n = buf.len().min(self.head.len() - self.at);
+            buf[..n].copy_from_slice(&self.head[self.at..self.at + n]);
+            self.at += n;
+            if self.at == self.head.len() {
+                self.head = Vec::new();
+                self.at = 0;
+            }
+            return Ok(n);
+        }
+        self.inner.read(buf)
     }
 }
 
@@ -219,63 +339,53 @@ impl BatchSource for FileSource<'_> {
                 }
                 continue;
             };
-            let chunk_start = reading.skipped + reading.chunker.offset();
-            match reading.chunker.next_chunk(&mut buf) {
-                Ok(Some((kind, len))) => {
-                    if kind == ChunkKind::Truncated {
-                        if reading.info.format.record_start().is_some() {
-                            tracing::warn!(
-                                target: crate::diag::USER,
-                                "{}: record at byte {chunk_start} is longer than {} bytes; \
-                                 truncated (its first lines and its last line kept)",
-                                reading.info.name,
-                                self.opts.max_line
-                            );
-                        } else {
-                            tracing::warn!(
-                                target: crate::diag::USER,
-                                "{}: line at byte {chunk_start} is longer than {} bytes; truncated",
-                                reading.info.name,
-                                self.opts.max_line
-                            );
-                        }
-                    }
-                    let at = reading.skipped + reading.chunker.offset();
-                    let end = match &reading.positions {
-                        // The rest of a cut line is skipped on the next
-                        // read: no position inside it may be a checkpoint.
-                        _ if kind == ChunkKind::Truncated => None,
-                        Positions::Direct(id) => Some(Position {
-                            input: *id,
-                            offset: at,
-                        }),
-                        Positions::Follow(p) => p.position(at),
-                        Positions::Unknown => None,
-                    };
-                    return Next::Batch(Batch {
-                        input: reading.info.clone(),
-                        data: buf,
-                        len,
-                        kind,
-                        arrival_ns: crate::time::now_ns(),
-                        end,
-                    });
-                }
-                Ok(None) => self.current = None,
-                Err(e) => {
-                    let failed = InputError {
-                        name: reading.info.name.clone(),
-                        message: format!("{e} (after {} bytes of data)", reading.chunker.offset()),
-                    };
+            match reading.step(buf, self.opts.max_line) {
+                Step::Batch(b) => return Next::Batch(b),
+                // Stdin waits in its own reads: it never says WouldBlock.
+                Step::End(b) | Step::Blocked(b) => {
+                    buf = b;
                     self.current = None;
-                    return Next::Failed(failed);
+                }
+                Step::Failed(e, _) => {
+                    self.current = None;
+                    return Next::Failed(e);
                 }
             }
         }
     }
 }
 
-fn read_sample(r: &mut dyn Read, streaming: bool) -> std::io::Result<Vec<u8>> {
+/// One look at a followed file, read without blocking, for its first
+/// bytes: adds what there is to `sample` and returns its length once it is
+/// complete as [`read_sample`] makes it (a whole line, or
+/// [`SAMPLE_BYTES`]), or at the end; `WouldBlock` while it is not.
+pub(super) fn read_sample_step(
+    r: &mut dyn Read,
+    sample: &mut Vec<u8>,
+    scratch: &mut [u8],
+) -> std::io::Result<usize> {
+    loop {
+        let room = SAMPLE_BYTES.saturating_sub(sample.len()).min(scratch.len());
+        if room == 0 {
+            return Ok(sample.len());
+        }
+        match r.read(&mut scratch[..room]) {
+            Ok(0) => return Ok(sample.len()),
+            Ok(k) => {
+                sample.extend_from_slice(&scratch[..k]);
+                if scratch[..k].contains(&b'\n') {
+                    return Ok(sample.len());
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == ErrorKind::WouldBlock || sample.is_empty() => return Err(e),
+            // What was read is framed; the error comes again from there.
+            Err(_) => return Ok(sample.len()),
+        }
+    }
+}
+
+pub(super) fn read_sample(r: &mut dyn Read, streaming: bool) -> std::io::Result<Vec<u8>> {
     let mut sample = vec![0u8; SAMPLE_BYTES];
     let mut n = 0;
     while n < SAMPLE_BYTES {

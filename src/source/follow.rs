@@ -1,23 +1,39 @@
-//! `--follow` source: a [`Read`] implementation with `tail -F` semantics.
+//! `--follow`: reading files with `tail -F` semantics.
 //!
-//! [`FollowReader`] follows one *path* (not one open file) and survives the
-//! usual log-rotation schemes:
+//! [`Tail`] follows one *path* (not one open file) and survives the usual
+//! log-rotation schemes; it never blocks: when there is nothing to read it
+//! says so (`WouldBlock`), and whoever drives it waits. [`FollowReader`]
+//! is one `Tail` as a blocking [`Read`]; the command line's
+//! `FollowSource` (`source/followed.rs`) drives the `Tail`s of all
+//! followed files from one thread. Both wake on file-system notifications
+//! for the path's directory (`source/watch.rs`, inotify) and poll as the
+//! fallback.
 //!
-//! * **Not there yet / deleted**: while the path does not exist the reader
-//!   keeps polling for it (logged once at debug level) and reads a file that
+//! * **Not there yet / deleted**: while the path does not exist the tail
+//!   waits for it (logged once at debug level) and reads a file that
 //!   appears from its start. If a file was already open, that handle is kept
 //!   and still read, so lines written to a deleted-but-still-open file by its
 //!   writer are not lost. Holding the handle also means the kernel cannot
 //!   hand the same inode number to the replacement file.
-//! * **Rename rotation** (`mv app.log app.log.1`, then a new `app.log`): the
-//!   path is found to name a different file (device + inode differ). The old
-//!   handle is kept and drained to its end before the new file is opened and
-//!   read from offset 0. The switch is only made once the new file is
-//!   non-empty: with `logrotate`'s `create` option the new, empty file exists
-//!   while the application is still writing into the renamed one (until its
-//!   post-rotate reopen), and those lines must not be lost either.
-//! * **copytruncate** (the file is truncated in place): when the file's size
-//!   is smaller than our offset we seek back to 0 and read it from the start.
+//! * **Rename rotation** (`mv app.log app.log.1`, then a new `app.log`): as
+//!   soon as the path is seen to name a different file (device + inode
+//!   differ) the new file is opened too, and kept in a queue of
+//!   *generations* behind the old one. The old handle is read to its end
+//!   before the next generation is read from offset 0, and it is only
+//!   left once a newer generation holds data: with `logrotate`'s `create`
+//!   option the new, empty file exists while the application is still
+//!   writing into the renamed one (until its post-rotate reopen), and those
+//!   lines must not be lost either. Opening each generation as soon as a
+//!   notification names it means a file renamed away again moments later
+//!   (rotation every 50 ms) is still read whole: the handle, not the name,
+//!   is what is read.
+//! * **copytruncate** (the file is truncated in place): when the open
+//!   file's size is smaller than our offset we seek back to 0 and read it
+//!   from the start. Notifications of each write make the tail read
+//!   promptly, so little is unread when the truncation comes.
+//! * **Too many open files**: an `open` that fails with `EMFILE`/`ENFILE`
+//!   is not an error of the input: the tail reports itself starved
+//!   ([`Tail::starved`]) and tries again on a later poll.
 //!
 //! # Limitations
 //!
@@ -26,16 +42,14 @@
 //!   writer has already written *past our old offset* by the time we notice
 //!   the truncation, the truncation cannot be detected by size at all: we
 //!   keep reading from the old offset and miss the start of the new content.
-//!   The common case (the reader has caught up, the file is truncated, then
-//!   less than one old-file's worth of data is written before the next poll)
-//!   is handled without loss or duplication.
-//! * Lines written to a rotated-away file *after* we switched to its
-//!   replacement are lost (we switch only once the replacement has data, which
-//!   for a single well-behaved writer means it no longer writes the old one).
-//! * If the path is rotated twice before we notice the first rotation, the
-//!   intermediate generation is skipped (as with `tail -F`).
-//! * The file identity and size are polled (every `poll_interval` while idle),
-//!   not watched with inotify.
+//! * Lines written to a rotated-away file *after* we switched to a newer
+//!   generation are lost (we switch only once a newer generation has data,
+//!   which for a single well-behaved writer means it no longer writes the
+//!   old one).
+//! * A generation created and renamed away again before the tail looks at
+//!   the path is skipped (as with `tail -F`); with notifications that takes
+//!   a rotation faster than the follower thread can react to an event, or
+//!   more than [`MAX_GENERATIONS`] generations unread.
 //!
 //! The steady state (read data, or poll an idle file) does not allocate: data
 //! is read straight into the caller's buffer and `stat(2)` on the path uses
@@ -50,10 +64,11 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::batch::{InputId, Position, FINGERPRINT_BYTES};
+
+use super::watch::{dir_and_name, Watcher};
 
 /// Lower bound for the sleep between polls, so that a zero `poll_interval`
 /// does not turn into a busy loop.
@@ -62,6 +77,13 @@ const MIN_POLL: Duration = Duration::from_millis(1);
 /// Segments kept for mapping stream offsets back to files: far more than a
 /// reader can be behind (a segment starts at each rotation or truncation).
 const MAX_SEGMENTS: usize = 64;
+
+/// While a file has data, the path is looked at least this often.
+const LOOK_EVERY: Duration = Duration::from_millis(20);
+
+/// Generations of one path held open at most (each holds a file
+/// descriptor): the one being read and the newer ones waiting behind it.
+pub const MAX_GENERATIONS: usize = 16;
 
 /// Where one stretch of the followed stream came from: from stream offset
 /// `stream_start` on, the bytes are those of file `input` from `file_start`.
@@ -124,7 +146,9 @@ impl FollowPositions {
 /// Options for [`FollowReader`].
 #[derive(Debug, Clone)]
 pub struct FollowOptions {
-    /// Sleep between polls while no data is available. Default 100ms.
+    /// How often to look at the files when no notification comes (no
+    /// inotify, a directory that cannot be watched, a deleted file still
+    /// written). Default 100ms.
     pub poll_interval: Duration,
     /// `true` (default): read the content already in the file first, like
     /// `tail -F -n +1`. `false`: start at the end of the file as it is when
@@ -176,47 +200,453 @@ enum Poll {
     Idle,
 }
 
-/// A [`Read`] that follows a path with `tail -F` semantics; see the module
-/// documentation.
-///
-/// `read` blocks (sleeping `poll_interval` between polls) until data is
-/// available and only returns `Ok(0)` when stopping (stop flag or idle
-/// timeout). Errors other than "not found" are returned, with the path in the
-/// message; the reader stays usable afterwards.
-pub struct FollowReader {
-    path: PathBuf,
-    opts: FollowOptions,
-    file: Option<File>,
-    id: Option<FileId>,
+/// One open file the path named at some point.
+struct Generation {
+    file: File,
+    id: FileId,
     /// Byte offset of the next read in `file`.
     offset: u64,
-    /// Bytes returned by `read` so far, across files.
+}
+
+/// Whether an `open` failed for want of file descriptors (the process's
+/// or the system's): a reason to try again later, not a broken input.
+pub fn is_fd_exhaustion(err: &io::Error) -> bool {
+    matches!(err.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+}
+
+/// One followed path, read without blocking; see the module documentation.
+///
+/// [`Tail::read_now`] returns data, `WouldBlock` when there is none yet,
+/// or `Ok(0)` (the end) once the stop flag is set and everything available
+/// has been returned. Errors other than "not found" and "too many open
+/// files" are returned with the path in the message.
+pub struct Tail {
+    path: PathBuf,
+    /// Oldest first: the front is being read, the back is what the path
+    /// named when last looked at.
+    gens: VecDeque<Generation>,
+    /// Bytes returned so far, across files.
     stream: u64,
     positions: FollowPositions,
-    /// Bytes the open file's fingerprint covers: a file opened while still
+    /// Bytes the front file's fingerprint covers: a file opened while still
     /// short (a rotator's new file is empty) is fingerprinted again as it
     /// grows, until the fingerprint covers all it can.
     covered: usize,
     /// Seek to the end on the next successful open (`from_start == false`
     /// and the initial open failed with something other than NotFound).
     skip_to_end: bool,
-    last_data: Instant,
+    stop: Option<Arc<AtomicBool>>,
+    /// The path did not exist when last looked at.
+    missing: bool,
     /// "waiting for the path to appear" has been logged for this episode.
     missing_logged: bool,
-    /// "path names a new, still empty file" has been logged for this episode.
-    rotation_logged: bool,
+    /// The last open failed for want of file descriptors.
+    starved: bool,
+    /// Look at the path before the next read (a notification named it).
+    look: bool,
+    last_look: Instant,
+    last_data: Instant,
     /// Test hook run between hitting EOF and checking the path, to make the
     /// rotation race deterministic.
     #[cfg(test)]
     eof_hook: Option<Box<dyn FnMut() + Send>>,
 }
 
+impl fmt::Debug for Tail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tail")
+            .field("path", &self.path)
+            .field("generations", &self.gens.len())
+            .field("id", &self.current_file_id())
+            .field("offset", &self.offset())
+            .finish()
+    }
+}
+
+impl Tail {
+    /// Follows `path`. If the file exists it is opened right away (and,
+    /// with `from_start == false`, positioned at its current end), so that
+    /// data appended before the first read is not skipped.
+    pub fn new(path: PathBuf, from_start: bool, stop: Option<Arc<AtomicBool>>) -> Tail {
+        let mut tail = Tail {
+            path,
+            gens: VecDeque::new(),
+            stream: 0,
+            positions: FollowPositions::default(),
+            covered: 0,
+            skip_to_end: !from_start,
+            stop,
+            missing: false,
+            missing_logged: false,
+            starved: false,
+            look: false,
+            last_look: Instant::now(),
+            last_data: Instant::now(),
+            #[cfg(test)]
+            eof_hook: None,
+        };
+        if let Err(err) = tail.open_path() {
+            tracing::debug!(error = %err, "follow: initial open failed, will retry on read");
+        }
+        tail
+    }
+
+    /// The followed path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Offset in the file being read just past the last byte returned (0
+    /// when no file is open).
+    pub fn offset(&self) -> u64 {
+        self.gens.front().map_or(0, |g| g.offset)
+    }
+
+    /// Device and inode of the file being read, if any.
+    pub fn current_file_id(&self) -> Option<FileId> {
+        self.gens.front().map(|g| g.id)
+    }
+
+    /// The map from offsets in what was returned to file positions.
+    pub fn positions(&self) -> FollowPositions {
+        self.positions.clone()
+    }
+
+    /// In the middle of a rotation: an older generation is still read, or
+    /// the path is gone while its last file is still open. Such a tail is
+    /// worth polling even without notifications for its name (the renamed
+    /// or deleted file is written under another name, or none).
+    pub fn rotating(&self) -> bool {
+        self.gens.len() > 1 || (self.missing && !self.gens.is_empty())
+    }
+
+    /// The last attempt to open the path failed for want of file
+    /// descriptors; it is tried again on a later poll.
+    pub fn starved(&self) -> bool {
+        self.starved
+    }
+
+    /// A notification named the path: look at it before the next read.
+    pub fn look(&mut self) {
+        self.look = true;
+    }
+
+    /// When data was last returned.
+    pub fn last_data(&self) -> Instant {
+        self.last_data
+    }
+
+    fn stop_requested(&self) -> bool {
+        self.stop
+            .as_ref()
+            .is_some_and(|stop| stop.load(Ordering::Acquire))
+    }
+
+    fn path_error(&self, err: io::Error) -> io::Error {
+        io::Error::new(err.kind(), format!("{}: {}", self.path.display(), err))
+    }
+
+    /// The fingerprint of the front file's first bytes.
+    fn fingerprint(&self) -> Option<InputId> {
+        let file = &self.gens.front()?.file;
+        let mut head = [0u8; FINGERPRINT_BYTES];
+        let mut n = 0;
+        while n < head.len() {
+            match file.read_at(&mut head[n..], n as u64) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        Some(InputId::of(&head[..n]))
+    }
+
+    /// Starts a segment: from here on the stream holds the front file's
+    /// bytes from its current offset.
+    fn start_segment(&mut self) {
+        let Some(input) = self.fingerprint() else {
+            return;
+        };
+        self.covered = input.covered as usize;
+        self.positions.push(Segment {
+            stream_start: self.stream,
+            file_start: self.offset(),
+            input,
+        });
+    }
+
+    /// Fingerprints the front file again once it has grown past what its
+    /// fingerprint covers (cheap: at most until it covers all it can).
+    fn grow_identity(&mut self) {
+        if self.covered < FINGERPRINT_BYTES && self.offset() as usize > self.covered {
+            if let Some(input) = self.fingerprint() {
+                self.covered = input.covered as usize;
+                self.positions.reidentify_last(input);
+            }
+        }
+    }
+
+    fn note_missing(&mut self) {
+        self.missing = true;
+        if !self.missing_logged {
+            self.missing_logged = true;
+            tracing::debug!(path = %self.path.display(), "follow: waiting for file to appear");
+        }
+    }
+
+    /// Opens the path as the newest generation. `Retry` when a file not
+    /// already held was opened, `Idle` when there is none (missing, the
+    /// same file, no file descriptor left, too many generations).
+    fn open_path(&mut self) -> io::Result<Poll> {
+        if self.gens.len() >= MAX_GENERATIONS {
+            return Ok(Poll::Idle);
+        }
+        let mut file = match File::open(&self.path) {
+            Ok(file) => file,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                if self.gens.is_empty() {
+                    // A file that appears later is new content: read it all.
+                    self.skip_to_end = false;
+                }
+                self.note_missing();
+                return Ok(Poll::Idle);
+            }
+            Err(err) if is_fd_exhaustion(&err) => {
+                if !self.starved {
+                    tracing::debug!(path = %self.path.display(), error = %err, "follow: cannot open yet");
+                }
+                self.starved = true;
+                return Ok(Poll::Idle);
+            }
+            Err(err) => return Err(self.path_error(err)),
+        };
+        self.starved = false;
+        self.missing = false;
+        self.missing_logged = false;
+        // Identity from the handle, not the path: the path may have changed
+        // between a previous stat and this open.
+        let meta = file.metadata().map_err(|e| self.path_error(e))?;
+        let id = FileId::of(&meta);
+        if self.gens.iter().any(|g| g.id == id) {
+            return Ok(Poll::Idle);
+        }
+        let first = self.gens.is_empty();
+        let offset = if first && self.skip_to_end {
+            file.seek(SeekFrom::End(0))
+                .map_err(|e| self.path_error(e))?
+        } else {
+            0
+        };
+        self.skip_to_end = false;
+        self.gens.push_back(Generation { file, id, offset });
+        if first {
+            self.start_segment();
+        }
+        tracing::debug!(
+            path = %self.path.display(),
+            inode = meta.ino(),
+            offset,
+            generations = self.gens.len(),
+            "follow: opened file"
+        );
+        Ok(Poll::Retry)
+    }
+
+    /// Reads from the front file into `buf`, advancing its offset.
+    fn read_front(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(front) = self.gens.front_mut() else {
+            return Ok(0);
+        };
+        let n = loop {
+            match front.file.read(buf) {
+                Ok(n) => break n,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(self.path_error(err)),
+            }
+        };
+        front.offset += n as u64;
+        Ok(n)
+    }
+
+    /// Whether a generation newer than the front has data: then the writer
+    /// has moved on, and the front ends where it ends now.
+    fn newer_has_data(&self) -> io::Result<bool> {
+        for g in self.gens.iter().skip(1) {
+            if g.file.metadata().map_err(|e| self.path_error(e))?.len() > 0 {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// One non-blocking step: read data, or detect and handle a state change.
+    fn poll(&mut self, buf: &mut [u8]) -> io::Result<Poll> {
+        if self.gens.is_empty() {
+            return self.open_path();
+        }
+        // While the front has data, still look at the path when told to
+        // or now and then: a new generation must be opened before it is
+        // renamed away, however far behind the front is.
+        if self.look || self.last_look.elapsed() >= LOOK_EVERY {
+            self.look_at_path()?;
+        }
+        let n = self.read_front(buf)?;
+        if n > 0 {
+            return Ok(Poll::Data(n));
+        }
+
+        #[cfg(test)]
+        if let Some(hook) = self.eof_hook.as_mut() {
+            hook();
+        }
+
+        // At the end of the front file. Truncated in place (copytruncate)?
+        // Its own size says, whatever the path names now. See the module
+        // docs for the undetectable case where the writer already wrote
+        // past our old offset.
+        let offset = self.offset();
+        let len = match self.gens.front() {
+            Some(front) => front.file.metadata().map_err(|e| self.path_error(e))?.len(),
+            None => return Ok(Poll::Retry),
+        };
+        if len < offset {
+            tracing::debug!(
+                path = %self.path.display(),
+                old_offset = offset,
+                new_len = len,
+                "follow: file truncated, reading from start"
+            );
+            if let Some(front) = self.gens.front_mut() {
+                if let Err(e) = front.file.seek(SeekFrom::Start(0)) {
+                    return Err(self.path_error(e));
+                }
+                front.offset = 0;
+            }
+            self.start_segment();
+            return Ok(Poll::Retry);
+        }
+
+        // A newer generation has data: drain the front (this read happens
+        // after we saw the data, so it sees everything written to the front
+        // before that), then leave it.
+        if self.newer_has_data()? {
+            let n = self.read_front(buf)?;
+            if n > 0 {
+                return Ok(Poll::Data(n));
+            }
+            if let Some(old) = self.gens.pop_front() {
+                tracing::debug!(
+                    path = %self.path.display(),
+                    old_inode = old.id.ino,
+                    old_offset = old.offset,
+                    "follow: file rotated, switching to the next generation"
+                );
+            }
+            self.start_segment();
+            return Ok(Poll::Retry);
+        }
+
+        self.look_at_path()
+    }
+
+    /// Looks at what the path names now: a file not held yet is opened
+    /// (`Retry`), before it can be renamed away in turn, and read once the
+    /// older ones are done.
+    fn look_at_path(&mut self) -> io::Result<Poll> {
+        self.look = false;
+        self.last_look = Instant::now();
+        let meta = match fs::metadata(&self.path) {
+            Ok(meta) => meta,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                // Deleted or renamed away: keep the handles (their writer may
+                // still append) and wait for the path to reappear.
+                self.note_missing();
+                return Ok(Poll::Idle);
+            }
+            Err(err) => return Err(self.path_error(err)),
+        };
+        self.missing = false;
+        self.missing_logged = false;
+        let id = FileId::of(&meta);
+        if self.gens.iter().any(|g| g.id == id) {
+            return Ok(Poll::Idle);
+        }
+        self.open_path()
+    }
+
+    /// Reads what is there now into `buf`: `Ok(n > 0)`, `WouldBlock` when
+    /// nothing is, `Ok(0)` when stopping and nothing is.
+    pub fn read_now(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        // Sampled before polling: everything written before the flag was
+        // set is returned before we report the end.
+        let stopping = self.stop_requested();
+        loop {
+            match self.poll(buf)? {
+                Poll::Data(n) => {
+                    self.stream += n as u64;
+                    self.grow_identity();
+                    self.last_data = Instant::now();
+                    return Ok(n);
+                }
+                Poll::Retry => continue,
+                Poll::Idle => break,
+            }
+        }
+        if stopping {
+            Ok(0)
+        } else {
+            Err(io::ErrorKind::WouldBlock.into())
+        }
+    }
+}
+
+/// A [`Tail`] shared between the reader chain that frames its bytes and
+/// the follower that schedules it.
+#[derive(Debug, Clone)]
+pub struct SharedTail(pub Arc<Mutex<Tail>>);
+
+impl SharedTail {
+    pub fn new(tail: Tail) -> SharedTail {
+        SharedTail(Arc::new(Mutex::new(tail)))
+    }
+
+    /// Runs `f` on the tail.
+    pub fn with<T>(&self, f: impl FnOnce(&mut Tail) -> T) -> T {
+        let mut guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut guard)
+    }
+}
+
+impl Read for SharedTail {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.with(|t| t.read_now(buf))
+    }
+}
+
+/// A [`Read`] that follows a path with `tail -F` semantics; see the module
+/// documentation.
+///
+/// `read` blocks until data is available, waking on notifications for
+/// the path's directory and every `poll_interval`, and only returns
+/// `Ok(0)` when stopping (stop flag or idle timeout). Errors other than
+/// "not found" are returned, with the path in the message; the reader
+/// stays usable afterwards.
+pub struct FollowReader {
+    tail: Tail,
+    opts: FollowOptions,
+    watcher: Watcher,
+    /// "too many open files" has been said for this episode.
+    starved_logged: bool,
+}
+
 impl fmt::Debug for FollowReader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FollowReader")
-            .field("path", &self.path)
-            .field("id", &self.id)
-            .field("offset", &self.offset)
+            .field("tail", &self.tail)
             .field("opts", &self.opts)
             .finish()
     }
@@ -230,31 +660,21 @@ impl FollowReader {
     /// appended between `new` and the first `read` is not skipped. Failing
     /// that, opening is retried by `read`, which reports errors.
     pub fn new(path: PathBuf, opts: FollowOptions) -> FollowReader {
-        let mut reader = FollowReader {
-            path,
-            skip_to_end: !opts.from_start,
-            opts,
-            file: None,
-            id: None,
-            offset: 0,
-            stream: 0,
-            positions: FollowPositions::default(),
-            covered: 0,
-            last_data: Instant::now(),
-            missing_logged: false,
-            rotation_logged: false,
-            #[cfg(test)]
-            eof_hook: None,
-        };
-        if let Err(err) = reader.try_open() {
-            tracing::debug!(error = %err, "follow: initial open failed, will retry on read");
+        let mut watcher = Watcher::new();
+        if let Some((dir, _)) = dir_and_name(&path) {
+            watcher.watch_dir(dir);
         }
-        reader
+        FollowReader {
+            tail: Tail::new(path, opts.from_start, opts.stop.clone()),
+            opts,
+            watcher,
+            starved_logged: false,
+        }
     }
 
     /// The followed path.
     pub fn path(&self) -> &Path {
-        &self.path
+        self.tail.path()
     }
 
     /// Offset in the currently open file just past the last byte `read`
@@ -262,252 +682,51 @@ impl FollowReader {
     /// bytes still sitting unconsumed in its buffer are counted as read:
     /// subtract them (`BufReader::buffer().len()`) when checkpointing.
     pub fn offset(&self) -> u64 {
-        self.offset
+        self.tail.offset()
     }
 
     /// The map from offsets in what `read` returned to file positions.
     pub fn positions(&self) -> FollowPositions {
-        self.positions.clone()
-    }
-
-    /// The fingerprint of the open file's first bytes.
-    fn fingerprint(&self) -> Option<InputId> {
-        let file = self.file.as_ref()?;
-        let mut head = vec![0u8; FINGERPRINT_BYTES];
-        let mut n = 0;
-        while n < head.len() {
-            match file.read_at(&mut head[n..], n as u64) {
-                Ok(0) => break,
-                Ok(k) => n += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => break,
-            }
-        }
-        Some(InputId::of(&head[..n]))
-    }
-
-    /// Starts a segment: from here on the stream holds the open file's
-    /// bytes from its current offset.
-    fn start_segment(&mut self) {
-        let Some(input) = self.fingerprint() else {
-            return;
-        };
-        self.covered = input.covered as usize;
-        self.positions.push(Segment {
-            stream_start: self.stream,
-            file_start: self.offset,
-            input,
-        });
-    }
-
-    /// Fingerprints the open file again once it has grown past what its
-    /// fingerprint covers (cheap: at most until it covers all it can).
-    fn grow_identity(&mut self) {
-        if self.covered < FINGERPRINT_BYTES && self.offset as usize > self.covered {
-            if let Some(input) = self.fingerprint() {
-                self.covered = input.covered as usize;
-                self.positions.reidentify_last(input);
-            }
-        }
+        self.tail.positions()
     }
 
     /// Inode number of the currently open file, if any.
     pub fn current_inode(&self) -> Option<u64> {
-        self.id.map(|id| id.ino)
+        self.tail.current_file_id().map(|id| id.ino)
     }
 
     /// Device and inode of the currently open file, if any.
     pub fn current_file_id(&self) -> Option<FileId> {
-        self.id
-    }
-
-    fn stop_requested(&self) -> bool {
-        self.opts
-            .stop
-            .as_ref()
-            .is_some_and(|stop| stop.load(Ordering::Acquire))
-    }
-
-    fn path_error(&self, err: io::Error) -> io::Error {
-        io::Error::new(err.kind(), format!("{}: {}", self.path.display(), err))
-    }
-
-    fn log_missing(&mut self) {
-        if !self.missing_logged {
-            self.missing_logged = true;
-            tracing::debug!(path = %self.path.display(), "follow: waiting for file to appear");
-        }
-    }
-
-    /// Opens the path. `Retry` when opened, `Idle` when it does not exist.
-    fn try_open(&mut self) -> io::Result<Poll> {
-        let mut file = match File::open(&self.path) {
-            Ok(file) => file,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {
-                // A file that appears later is new content: read it all.
-                self.skip_to_end = false;
-                self.log_missing();
-                return Ok(Poll::Idle);
-            }
-            Err(err) => return Err(self.path_error(err)),
-        };
-        // Identity from the handle, not the path: the path may have changed
-        // between a previous stat and this open.
-        let meta = file.metadata().map_err(|e| self.path_error(e))?;
-        let offset = if self.skip_to_end {
-            file.seek(SeekFrom::End(0))
-                .map_err(|e| self.path_error(e))?
-        } else {
-            0
-        };
-        self.skip_to_end = false;
-        self.file = Some(file);
-        self.id = Some(FileId::of(&meta));
-        self.offset = offset;
-        self.missing_logged = false;
-        self.rotation_logged = false;
-        self.start_segment();
-        tracing::debug!(
-            path = %self.path.display(),
-            inode = meta.ino(),
-            offset,
-            "follow: opened file"
-        );
-        Ok(Poll::Retry)
-    }
-
-    /// Reads from the open file into `buf`, advancing the offset.
-    fn read_current(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let Some(file) = self.file.as_mut() else {
-            return Ok(0);
-        };
-        let n = loop {
-            match file.read(buf) {
-                Ok(n) => break n,
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-                Err(err) => return Err(self.path_error(err)),
-            }
-        };
-        self.offset += n as u64;
-        Ok(n)
-    }
-
-    /// One non-blocking step: read data, or detect and handle a state change.
-    fn poll(&mut self, buf: &mut [u8]) -> io::Result<Poll> {
-        if self.file.is_none() {
-            return self.try_open();
-        }
-        let n = self.read_current(buf)?;
-        if n > 0 {
-            return Ok(Poll::Data(n));
-        }
-
-        #[cfg(test)]
-        if let Some(hook) = self.eof_hook.as_mut() {
-            hook();
-        }
-
-        // At the end of the open file: what does the path name now?
-        let meta = match fs::metadata(&self.path) {
-            Ok(meta) => meta,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {
-                // Deleted or renamed away: keep the old handle (its writer may
-                // still append) and wait for the path to reappear.
-                self.log_missing();
-                return Ok(Poll::Idle);
-            }
-            Err(err) => return Err(self.path_error(err)),
-        };
-        self.missing_logged = false;
-
-        if Some(FileId::of(&meta)) == self.id {
-            if meta.len() < self.offset {
-                // Truncated in place (copytruncate). See the module docs for
-                // the undetectable case where the writer already wrote past
-                // our old offset.
-                tracing::debug!(
-                    path = %self.path.display(),
-                    old_offset = self.offset,
-                    new_len = meta.len(),
-                    "follow: file truncated, reading from start"
-                );
-                if let Some(file) = self.file.as_mut() {
-                    if let Err(err) = file.seek(SeekFrom::Start(0)) {
-                        return Err(self.path_error(err));
-                    }
-                }
-                self.offset = 0;
-                self.start_segment();
-                return Ok(Poll::Retry);
-            }
-            return Ok(Poll::Idle);
-        }
-
-        // The path names a different file: rotated.
-        if meta.len() == 0 {
-            // Still empty: the writer may not have reopened yet and may still
-            // append to the old file (logrotate `create`). Keep reading the
-            // old one until the new one has data.
-            if !self.rotation_logged {
-                self.rotation_logged = true;
-                tracing::debug!(
-                    path = %self.path.display(),
-                    "follow: file rotated, waiting for data in the new file"
-                );
-            }
-            return Ok(Poll::Idle);
-        }
-
-        // Drain the old handle: this read happens after we observed the new
-        // file, so it sees everything written to the old file before that.
-        let n = self.read_current(buf)?;
-        if n > 0 {
-            return Ok(Poll::Data(n));
-        }
-        tracing::debug!(
-            path = %self.path.display(),
-            old_inode = self.id.map(|id| id.ino),
-            old_offset = self.offset,
-            "follow: file rotated, switching to the new file"
-        );
-        self.file = None;
-        self.id = None;
-        self.offset = 0;
-        self.try_open()
+        self.tail.current_file_id()
     }
 }
 
 impl Read for FollowReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
         loop {
-            // Sampled before polling: everything written before the flag was
-            // set is returned before we report EOF.
-            let stopping = self.stop_requested();
-            match self.poll(buf)? {
-                Poll::Data(n) => {
-                    self.stream += n as u64;
-                    self.grow_identity();
-                    self.last_data = Instant::now();
-                    return Ok(n);
-                }
-                Poll::Retry => continue,
-                Poll::Idle => {}
+            match self.tail.read_now(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                other => return other,
             }
-            if stopping {
-                return Ok(0);
+            if self.tail.starved() != self.starved_logged {
+                self.starved_logged = self.tail.starved();
+                if self.starved_logged {
+                    tracing::warn!(
+                        target: crate::diag::USER,
+                        "{}: cannot open: too many open files; retrying",
+                        self.tail.path().display()
+                    );
+                }
             }
             let mut sleep = self.opts.poll_interval.max(MIN_POLL);
             if let Some(timeout) = self.opts.idle_timeout {
-                let idle = self.last_data.elapsed();
+                let idle = self.tail.last_data().elapsed();
                 if idle >= timeout {
                     return Ok(0);
                 }
                 sleep = sleep.min(timeout - idle);
             }
-            thread::sleep(sleep);
+            self.watcher.wait(sleep, |_| {});
         }
     }
 }
@@ -518,7 +737,7 @@ mod tests {
     use std::fs::OpenOptions;
     use std::io::Write;
     use std::sync::atomic::AtomicU64;
-    use std::thread::JoinHandle;
+    use std::thread::{self, JoinHandle};
 
     /// Generous bound for anything the tests wait on.
     const WAIT: Duration = Duration::from_secs(30);
@@ -844,7 +1063,7 @@ mod tests {
 
         let hook_stop = Arc::clone(&stop);
         let mut fired = false;
-        reader.eof_hook = Some(Box::new(move || {
+        reader.tail.eof_hook = Some(Box::new(move || {
             if fired {
                 return;
             }

@@ -4,7 +4,9 @@
 
 pub mod files;
 pub mod follow;
+pub mod followed;
 pub mod stdin;
+pub mod watch;
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
