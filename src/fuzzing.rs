@@ -168,19 +168,33 @@ pub fn decoders(data: &[u8]) {
     }
 
     // Multi-line records (Python tracebacks): framing cuts only where a
-    // record starts.
+    // record starts, and a record over the limit stays one record, cut to
+    // the limit; every input byte is accounted for.
+    let rule = Format::Python.record_start();
     for max_line in [16, 1 << 20] {
-        let mut chunker = Chunker::new(Cursor::new(data), max_line, true)
-            .with_record_start(Format::Python.record_start());
-        let mut buf = Vec::new();
-        while let Ok(Some((_, n))) = chunker.next_chunk(&mut buf) {
-            for line in framing::lines(&buf[..n]) {
-                let _ = line.len();
+        for fill in [true, false] {
+            let mut chunker =
+                Chunker::new(Cursor::new(data), max_line, fill).with_record_start(rule);
+            let mut buf = Vec::new();
+            while let Ok(Some((kind, n))) = chunker.next_chunk(&mut buf) {
+                match kind {
+                    framing::ChunkKind::Truncated => assert!(n <= max_line, "cut record too long"),
+                    framing::ChunkKind::Lines => {
+                        for record in framing::records(&buf[..n], rule) {
+                            assert!(record.len() <= max_line, "record over the limit");
+                        }
+                    }
+                }
+                // (A last line without `\n` is handed out with one added.)
+                assert!(
+                    chunker.offset() <= data.len() as u64,
+                    "framing is past the end of its input"
+                );
             }
-            // (A last line without `\n` is handed out with one added.)
-            assert!(
-                chunker.offset() <= data.len() as u64,
-                "framing is past the end of its input"
+            assert_eq!(
+                chunker.offset(),
+                data.len() as u64,
+                "input bytes unaccounted"
             );
         }
     }
