@@ -531,7 +531,29 @@ pub fn parse_cli_time(s: &str, now_ns: i64) -> Result<i64, String> {
     ))
 }
 
+/// The wall clock, in nanoseconds since 1970: the time a line was read,
+/// and what relative times (`--since 1h`) count back from.
+///
+/// `NAGARE_NOW` (an RFC 3339 time) stops the clock at that instant, so a run
+/// can be repeated as if at another time (the tests run old archives under
+/// two clocks to show the answers do not depend on it). An unreadable value
+/// is ignored with a warning.
 pub fn now_ns() -> i64 {
+    static FIXED: std::sync::OnceLock<Option<i64>> = std::sync::OnceLock::new();
+    let fixed = FIXED.get_or_init(|| {
+        let v = std::env::var("NAGARE_NOW").ok()?;
+        let t = parse_rfc3339(v.trim().as_bytes());
+        if t.is_none() {
+            tracing::warn!(
+                target: crate::diag::USER,
+                "NAGARE_NOW={v:?} is not an RFC 3339 time; using the system clock"
+            );
+        }
+        t
+    });
+    if let Some(t) = fixed {
+        return *t;
+    }
     let d = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();

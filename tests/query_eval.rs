@@ -662,9 +662,9 @@ fn vector_matching() {
 #[test]
 fn pipeline_errors_fail_like_loki() {
     // The truncated line (8) is not one JSON object: `| json` sets
-    // JSONParserErr on it. It has no time of its own, so it sits at its
-    // arrival time (the read time, after T0 and before 2100). A window
-    // holding it, (2000, 2100], fails the query with Loki's text.
+    // JSONParserErr on it. It has no time of its own, so it takes the time
+    // of the record before it (7, at 20). A window holding it fails the
+    // query with Loki's text.
     let (code, _, err) = run(&[
         "--instant",
         "--end",
@@ -688,18 +688,27 @@ fn pipeline_errors_fail_like_loki() {
     let (code, _, err) = run(&[r#"count_over_time({filename=~".+"} | json [1m])"#]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("'JSONParserErr'"), "{err}");
-    // At 40 no evaluated window holds it, so, as in Loki (which checks
-    // each step's vector), it does not fail the query: 10 requests + the
-    // probe over (−20,40]; counters lie after 40. Skipping the error lines
-    // gives the same count.
-    let sum = |filter: &str| {
+    // (−20,40] holds it (at 20): the query fails.
+    let (code, _, err) = run(&[
+        "--instant",
+        "--end",
+        &at(40),
+        r#"sum(count_over_time({filename=~".+"} | json [1m]))"#,
+    ]);
+    assert_eq!(code, 2, "{err}");
+    // At 19 no evaluated window holds it, so, as in Loki (which checks
+    // each step's vector), it does not fail the query: 6 requests over
+    // (−41,19]. Skipping the error lines gives the same count, and at 40
+    // it leaves 10 requests + the probe.
+    let sum = |filter: &str, at: i64| {
         instant(
             &format!(r#"sum(count_over_time({{filename=~".+"}} | json{filter} [1m]))"#),
-            40,
+            at,
         )
     };
-    assert_vector(&sum(""), &[("{}", 11.0)]);
-    assert_vector(&sum(r#" | __error__="""#), &[("{}", 11.0)]);
+    assert_vector(&sum("", 19), &[("{}", 6.0)]);
+    assert_vector(&sum(r#" | __error__="""#, 19), &[("{}", 6.0)]);
+    assert_vector(&sum(r#" | __error__="""#, 40), &[("{}", 11.0)]);
     // A non-numeric unwrapped value (the probe at 33): SampleExtractionErr
     // with Go's strconv detail, when a window holds it: (−20,40] does.
     let q = r#"sum_over_time({filename=~".+"} | event="probe" | unwrap latency_ms [1m])"#;

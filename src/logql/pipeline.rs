@@ -305,6 +305,15 @@ pub struct Exec<'q> {
     selected: Option<(u64, bool)>,
     /// Whether the last line decoded completely in its format.
     decoded_ok: bool,
+    /// The time of a line without one of its own (see [`Exec::run_batch`]):
+    /// the last timed record's, or a later one's when none came before.
+    fallback_ts: Option<i64>,
+    /// The last timed record this worker saw, by input serial: the time of
+    /// a chunk that has no timed record at all.
+    last_timed: Option<(u64, i64)>,
+    /// For looking ahead: what a time-only decode wants, and its output.
+    want_time: Want,
+    ahead: Decoded,
 }
 
 struct View<'a> {
@@ -442,7 +451,48 @@ impl<'q> Exec<'q> {
             want_ts: decode::want_with_time(&q.want, q.need_ts || time_range.is_some()),
             selected: None,
             decoded_ok: false,
+            fallback_ts: None,
+            last_timed: None,
+            want_time: decode::want_with_time(&Want::Nothing, true),
+            ahead: Decoded::default(),
         }
+    }
+
+    /// The time of the last line of `gap` (lines, a literal search skipped)
+    /// that has one.
+    fn last_time_in(&mut self, input: &InputInfo, gap: &[u8], arrival_ns: i64) -> Option<i64> {
+        let ctx = DecodeCtx {
+            want: &self.want_time,
+            need_ts: true,
+            stream: &input.labels,
+            label_values: false,
+            now_ns: arrival_ns,
+        };
+        let gap = gap.strip_suffix(b"\n").unwrap_or(gap);
+        gap.rsplit(|&b| b == b'\n').find_map(|line| {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            self.decoder
+                .decode(input.format, line, &ctx, &mut self.ahead);
+            self.ahead.ts
+        })
+    }
+
+    /// The time of the first record of `data` that has one, read with a
+    /// time-only decode (records a line filter would drop count too: the
+    /// rule is about the input, not the query).
+    fn first_time_in(&mut self, input: &InputInfo, data: &[u8], arrival_ns: i64) -> Option<i64> {
+        let ctx = DecodeCtx {
+            want: &self.want_time,
+            need_ts: true,
+            stream: &input.labels,
+            label_values: false,
+            now_ns: arrival_ns,
+        };
+        framing::records(data, input.format.record_start()).find_map(|line| {
+            self.decoder
+                .decode(input.format, line, &ctx, &mut self.ahead);
+            self.ahead.ts
+        })
     }
 
     /// Whether the stream selector matches the input's own labels: decided
@@ -474,7 +524,24 @@ impl<'q> Exec<'q> {
         let input = &*batch.input;
         let data = batch.bytes();
         let arrival = batch.arrival_ns;
-        let mut one = |exec: &mut Exec<'q>, line: &[u8]| {
+        // A line without a time of its own takes the time of the record
+        // before it in the input, or of the first one after it in this
+        // chunk when none came before in it; only a chunk without any timed
+        // record falls back to what this worker last saw of the input, and
+        // an input that has shown none to the time it was read. So answers
+        // over old files do not depend on the clock.
+        self.fallback_ts = None;
+        if self.q.need_ts || self.time_range.is_some() {
+            self.fallback_ts = self
+                .first_time_in(input, data, arrival)
+                .or(match self.last_timed {
+                    Some((serial, ts)) if serial == input.serial => Some(ts),
+                    _ => None,
+                });
+        }
+        // `gap`: the lines between the last one looked at and this one,
+        // which a literal search skipped (their times were not read).
+        let mut one = |exec: &mut Exec<'q>, line: &[u8], gap: &[u8]| {
             let line = match cut_at {
                 Some(max) if line.len() > max => {
                     exec.stats.truncated += 1;
@@ -482,7 +549,7 @@ impl<'q> Exec<'q> {
                 }
                 _ => line,
             };
-            if exec.process(input, line, arrival) {
+            if exec.process_after(input, line, arrival, gap) {
                 on_selected(Selected {
                     exec,
                     input,
@@ -493,7 +560,7 @@ impl<'q> Exec<'q> {
         if batch.kind == ChunkKind::Truncated {
             self.stats.lines += 1;
             self.stats.truncated += 1;
-            one(self, data);
+            one(self, data, &[]);
             return;
         }
         let literal = match input.format {
@@ -514,13 +581,17 @@ impl<'q> Exec<'q> {
                 let start = memchr::memrchr(b'\n', &data[..hit]).map_or(0, |p| p + 1);
                 let end = memchr::memchr(b'\n', &data[hit..]).map_or(data.len(), |p| hit + p);
                 let line = &data[start..end];
-                one(self, line.strip_suffix(b"\r").unwrap_or(line));
+                one(
+                    self,
+                    line.strip_suffix(b"\r").unwrap_or(line),
+                    &data[pos..start],
+                );
                 pos = end + 1;
             }
         } else {
             for line in framing::records(data, input.format.record_start()) {
                 self.stats.lines += 1;
-                one(self, line);
+                one(self, line, &[]);
             }
         }
     }
@@ -547,11 +618,23 @@ impl<'q> Exec<'q> {
     /// `true`, [`Exec::line`], [`Exec::labels`] and [`Exec::timestamp`]
     /// describe the result.
     pub fn process(&mut self, input: &InputInfo, raw: &[u8], arrival_ns: i64) -> bool {
+        self.process_after(input, raw, arrival_ns, &[])
+    }
+
+    /// [`Exec::process`] for a line that follows `gap`, lines not looked
+    /// at: a line without a time takes the last time among them.
+    fn process_after(
+        &mut self,
+        input: &InputInfo,
+        raw: &[u8],
+        arrival_ns: i64,
+        gap: &[u8],
+    ) -> bool {
         let q = self.q;
         self.err = None;
         self.replaced = false;
         self.materialized = false;
-        self.ts = arrival_ns;
+        self.ts = self.fallback_ts.unwrap_or(arrival_ns);
         // Envelope lines carry their own stream labels and app line: the
         // selector and line filters are checked once decoded.
         let envelope = input.format.is_envelope();
@@ -584,6 +667,14 @@ impl<'q> Exec<'q> {
             }
             if let Some(ts) = self.dec.ts {
                 self.ts = ts;
+                self.fallback_ts = Some(ts);
+                self.last_timed = Some((input.serial, ts));
+            } else if need_ts && !gap.is_empty() {
+                if let Some(ts) = self.last_time_in(input, gap, arrival_ns) {
+                    self.ts = ts;
+                    self.fallback_ts = Some(ts);
+                    self.last_timed = Some((input.serial, ts));
+                }
             }
         } else {
             self.dec.reset();
@@ -658,7 +749,14 @@ impl<'q> Exec<'q> {
         self.err = None;
         self.replaced = false;
         self.materialized = false;
-        self.ts = self.dec.ts.unwrap_or(arrival_ns);
+        match self.dec.ts {
+            Some(ts) => {
+                self.ts = ts;
+                self.fallback_ts = Some(ts);
+                self.last_timed = Some((input.serial, ts));
+            }
+            None => self.ts = self.fallback_ts.unwrap_or(arrival_ns),
+        }
         self.selects_decoded(input, raw) && self.run_stages(input, raw)
     }
 
