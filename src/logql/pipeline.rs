@@ -458,41 +458,34 @@ impl<'q> Exec<'q> {
         }
     }
 
-    /// The time of the last line of `gap` (lines, a literal search skipped)
-    /// that has one.
-    fn last_time_in(&mut self, input: &InputInfo, gap: &[u8], arrival_ns: i64) -> Option<i64> {
+    /// The event time of one line, read with a time-only decode.
+    fn time_of(&mut self, input: &InputInfo, line: &[u8], now_ns: i64) -> Option<i64> {
         let ctx = DecodeCtx {
             want: &self.want_time,
             need_ts: true,
             stream: &input.labels,
             label_values: false,
-            now_ns: arrival_ns,
+            now_ns,
         };
-        let gap = gap.strip_suffix(b"\n").unwrap_or(gap);
-        gap.rsplit(|&b| b == b'\n').find_map(|line| {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            self.decoder
-                .decode(input.format, line, &ctx, &mut self.ahead);
-            self.ahead.ts
-        })
+        self.decoder
+            .decode(input.format, line, &ctx, &mut self.ahead);
+        self.ahead.ts
     }
 
-    /// The time of the first record of `data` that has one, read with a
-    /// time-only decode (records a line filter would drop count too: the
-    /// rule is about the input, not the query).
-    fn first_time_in(&mut self, input: &InputInfo, data: &[u8], arrival_ns: i64) -> Option<i64> {
-        let ctx = DecodeCtx {
-            want: &self.want_time,
-            need_ts: true,
-            stream: &input.labels,
-            label_values: false,
-            now_ns: arrival_ns,
-        };
-        framing::records(data, input.format.record_start()).find_map(|line| {
-            self.decoder
-                .decode(input.format, line, &ctx, &mut self.ahead);
-            self.ahead.ts
-        })
+    /// The time of the last line of `gap` (lines, a literal search skipped)
+    /// that has one.
+    fn last_time_in(&mut self, input: &InputInfo, gap: &[u8], now_ns: i64) -> Option<i64> {
+        let gap = gap.strip_suffix(b"\n").unwrap_or(gap);
+        gap.rsplit(|&b| b == b'\n')
+            .find_map(|line| self.time_of(input, line.strip_suffix(b"\r").unwrap_or(line), now_ns))
+    }
+
+    /// The time of the first record of `data` that has one (records a line
+    /// filter would drop count too: the rule is about the input, not the
+    /// query).
+    fn first_time_in(&mut self, input: &InputInfo, data: &[u8], now_ns: i64) -> Option<i64> {
+        framing::records(data, input.format.record_start())
+            .find_map(|record| self.time_of(input, record, now_ns))
     }
 
     /// Whether the stream selector matches the input's own labels: decided
