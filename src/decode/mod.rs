@@ -212,7 +212,7 @@ pub struct Decoded {
     /// Fields the format decoded (labels to the query at once, like Loki's
     /// structured metadata).
     pub fields: Fields,
-    /// Stream labels that come with each line (Fly's `app`, `region`,
+    /// Stream labels that come with each line (Fly's `provider`, `region`,
     /// `instance`).
     pub line_labels: Fields,
     /// For envelope formats: the app's own line.

@@ -1,0 +1,66 @@
+//! What a new user meets in the first hour (issue 13): the README's first
+//! examples give the right answer, and a mistake is told on stderr with an
+//! exact message and exit status instead of a silent empty answer.
+
+mod common;
+
+use common::*;
+use std::process::{Command, Stdio};
+
+/// The README's examples that pipe `flyctl logs` into `nagare filter`.
+fn readme_flyctl_examples() -> Vec<String> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    readme
+        .lines()
+        .filter(|l| l.starts_with("flyctl logs") && l.contains("| nagare filter"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Runs a README command line with `sh`, `flyctl logs …` replaced by the
+/// contents of `input` and `nagare` by the binary under test.
+fn run_readme_line(line: &str, input: &std::path::Path) -> std::process::Output {
+    let (_, rest) = line.split_once("| nagare ").expect("a nagare pipe");
+    let rest = rest.split(" # ").next().unwrap().trim_end();
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("cat \"$1\" | \"$0\" {rest}"))
+        .arg(nagare_bin())
+        .arg(input)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("running sh")
+}
+
+/// `flyctl logs` plain output: the word before `[instance]` is the event
+/// provider, not the app's name; the README's examples name the app with
+/// `--label app=…` (or select the provider) and print the app's 5xx lines.
+#[test]
+fn readme_flyctl_example_finds_the_5xx_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let flyctl = gen_corpus(dir.path(), "flyctl", 4000, 7, false);
+    let structlog = gen_corpus(dir.path(), "structlog", 4000, 7, false);
+    // The same events as structlog lines: those whose status is >= 500.
+    let want: Vec<Vec<u8>> = std::fs::read(&structlog)
+        .unwrap()
+        .split(|&c| c == b'\n')
+        .filter(|l| {
+            serde_json::from_slice::<serde_json::Value>(l)
+                .is_ok_and(|v| v["status"].as_f64().is_some_and(|s| s >= 500.0))
+        })
+        .map(<[u8]>::to_vec)
+        .collect();
+    assert!(want.len() > 5, "the corpus has 5xx lines: {}", want.len());
+    let examples = readme_flyctl_examples();
+    assert!(
+        examples.iter().any(|l| l.contains("--label app=")),
+        "the README names the app with --label: {examples:?}"
+    );
+    for line in &examples {
+        let out = run_readme_line(line, &flyctl);
+        assert_eq!(out.status.code(), Some(0), "{line}: {}", stderr(&out));
+        assert!(stdout_lines(&out) == want, "{line}: {}", show(&out.stdout));
+    }
+}
