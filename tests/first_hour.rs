@@ -64,3 +64,52 @@ fn readme_flyctl_example_finds_the_5xx_lines() {
         assert!(stdout_lines(&out) == want, "{line}: {}", show(&out.stdout));
     }
 }
+
+/// A label given with `--label k=v` wins over a label of the same name that
+/// a format sets (Fly's envelope sets `app`).
+#[test]
+fn user_label_wins_over_a_format_label() {
+    let fly = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/fly.log");
+    let n = std::fs::read(fly)
+        .unwrap()
+        .iter()
+        .filter(|&&c| c == b'\n')
+        .count();
+    // Without --label, the envelope's app name.
+    let out = filter(["--count", r#"{app="api"}"#, fly]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout_strings(&out), [n.to_string()]);
+    // With it, the user's.
+    let out = filter(["--count", "--label", "app=web", r#"{app="web"}"#, fly]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout_strings(&out), [n.to_string()]);
+    let out = filter(["--count", "--label", "app=web", r#"{app="api"}"#, fly]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout_strings(&out), ["0"]);
+    let out = filter([
+        "--output",
+        "jsonl",
+        "--label",
+        "app=web",
+        "| json | keep app, region",
+        fly,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let first: serde_json::Value = serde_json::from_str(&stdout_strings(&out)[0]).unwrap();
+    assert_eq!(first["labels"]["app"], "web", "{first}");
+    // The format's other labels stay.
+    assert!(first["labels"]["region"].is_string(), "{first}");
+    // The metric query sees the same labels.
+    let out = nagare()
+        .args(["query", "--label", "app=web", "--instant"])
+        .arg(r#"sum by (app) (count_over_time({app="web"} [1h]))"#)
+        .arg(fly)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout_strings(&out).concat().contains("web"),
+        "{}",
+        show(&out.stdout)
+    );
+}

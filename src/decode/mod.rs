@@ -331,7 +331,7 @@ impl Decoder {
         out: &mut Decoded,
     ) -> bool {
         out.reset();
-        match format {
+        let ok = match format {
             Format::Raw => true,
             Format::Json => decode_json(&mut self.json, line, ctx, out),
             Format::Logfmt => logfmt::decode(line, ctx, out),
@@ -361,12 +361,25 @@ impl Decoder {
                     custom::Outcome::Malformed => false,
                 }
             }
-        }
+        };
+        user_labels_win(ctx.stream, &mut out.line_labels);
+        ok
     }
 
     pub fn json_scanner(&mut self) -> &mut json::JsonScanner {
         &mut self.json
     }
+}
+
+/// A label given with `--label k=v` wins over a label of the same name that
+/// the format sets (ARCHITECTURE.md, contract: "Records"): the line's own is
+/// dropped. `filename` is the input's own, not the user's, so a format's
+/// (Loki's stream label) still wins over it.
+fn user_labels_win(stream: &Labels, line_labels: &mut Fields) {
+    if line_labels.is_empty() || stream.iter().all(|(n, _)| n == "filename") {
+        return;
+    }
+    line_labels.retain(|n, _| n == "filename" || !stream.contains(n));
 }
 
 /// Decodes one JSON object line (shared by the `json` format and the inner
