@@ -578,7 +578,8 @@ pub struct InputArgs {
 pub struct FilterArgs {
     /// The LogQL log query, then the files (none or `-`: stdin). A first
     /// argument that does not start with `{`, `|` or `!` is read as a file
-    /// and every record is printed.
+    /// and every record is printed (one that is no file but a pipeline
+    /// without its leading `|` is refused, exit 2, with the fix).
     #[arg(value_name = "QUERY")]
     pub args: Vec<String>,
     #[command(flatten)]
@@ -646,6 +647,26 @@ fn looks_like_query(s: &str) -> bool {
         || t.starts_with("!~")
 }
 
+/// A first argument that is no file but reads as a pipeline once a `|` is
+/// put before it (`json | status >= 500`) is a query that lost its leading
+/// `|`, not a missing file: say so (exit 2).
+fn pipeline_without_bar(arg: &str) -> Option<UsageError> {
+    if arg == "-" || std::path::Path::new(arg).exists() {
+        return None;
+    }
+    let fixed = format!("| {}", arg.trim_start());
+    matches!(
+        crate::logql::parse(&fixed),
+        Ok(crate::logql::ast::Expr::Log(_))
+    )
+    .then(|| {
+        UsageError(format!(
+            "{arg:?} is not a file; did you mean '{fixed}'? \
+             (a query starts with '{{', '|', '!=' or '!~')"
+        ))
+    })
+}
+
 fn parse_labels(pairs: &[String]) -> Result<Labels, UsageError> {
     let mut labels = Labels::new();
     for p in pairs {
@@ -695,6 +716,8 @@ impl FilterArgs {
         let mut args = self.args;
         let query = if args.first().is_some_and(|a| looks_like_query(a)) {
             args.remove(0)
+        } else if let Some(e) = args.first().and_then(|a| pipeline_without_bar(a)) {
+            return Err(e);
         } else {
             // No query: every record (a selector-less pipeline matches all).
             "|= \"\"".to_string()

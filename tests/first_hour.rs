@@ -113,3 +113,32 @@ fn user_label_wins_over_a_format_label() {
         show(&out.stdout)
     );
 }
+
+/// A first argument that reads as a pipeline once a `|` is put before it is
+/// a query that lost its `|`, not a missing file.
+#[test]
+fn pipeline_without_its_bar_is_not_a_missing_file() {
+    let out = filter(["json | status>500"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "nagare: \"json | status>500\" is not a file; did you mean '| json | status>500'? \
+         (a query starts with '{', '|', '!=' or '!~')\n"
+    );
+    assert!(out.stdout.is_empty());
+    // A missing file is still a missing file (exit 1 with files, or 2 with
+    // nothing readable at all, as before).
+    let out = filter(["no-such-file.log"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(!stderr(&out).contains("did you mean"), "{}", stderr(&out));
+    // A file of that name is read, as any file.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("json"), "a\n").unwrap();
+    let out = nagare()
+        .current_dir(dir.path())
+        .args(["filter", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.stdout, b"a\n");
+}
