@@ -142,3 +142,137 @@ fn pipeline_without_its_bar_is_not_a_missing_file() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(out.stdout, b"a\n");
 }
+
+/// Writes `text` to a file named `name` in a fresh directory.
+fn input(name: &str, text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join(name);
+    std::fs::write(&p, text).unwrap();
+    (dir, p)
+}
+
+const FLYCTL: &str = "\
+2026-05-06T10:30:45Z app[148ed193b95089] ams [info] {\"status\":503}
+2026-05-06T10:30:46Z proxy[148ed193b95089] ams [error][PC01] instance refused connection
+2026-05-06T10:30:47Z app[148ed193b95089] ams [info] {\"status\":200}
+";
+
+/// A selector that matches no stream says so once, with the lines read,
+/// instead of a silent empty answer.
+#[test]
+fn selector_matching_no_stream_is_said() {
+    let (_d, p) = input("fly.txt", FLYCTL);
+    let out = nagare()
+        .args(["filter", r#"{app="api"} | json | status >= 500"#])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        stderr(&out),
+        "nagare: no stream matched the selector {app=\"api\"} (3 lines read)\n"
+    );
+    // The same over stdin, counted.
+    let out = run_stdin(
+        &["filter", "--count", r#"{app="api", region=~"a.*"}"#],
+        FLYCTL.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.stdout, b"0\n");
+    assert_eq!(
+        stderr(&out),
+        "nagare: no stream matched the selector {app=\"api\", region=~\"a.*\"} (3 lines read)\n"
+    );
+    // A selector that matches says nothing, even with no line selected.
+    let out = run_stdin(
+        &[
+            "filter",
+            "--count",
+            r#"{provider="app"} |= "nothing like this""#,
+        ],
+        FLYCTL.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.stdout, b"0\n");
+    assert_eq!(stderr(&out), "");
+}
+
+/// A label filter on a label no line has says so once.
+#[test]
+fn label_filter_on_a_label_no_line_has_is_said() {
+    let (_d, p) = input(
+        "app.log",
+        "{\"status\":503,\"path\":\"/a\"}\n{\"status\":200,\"path\":\"/b\"}\n",
+    );
+    let out = nagare()
+        .args(["filter", "| json | statuss >= 500"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        stderr(&out),
+        "nagare: no line had the label \"statuss\" that a label filter reads (2 lines read)\n"
+    );
+    // A label some line has: nothing said.
+    let out = nagare()
+        .args(["filter", r#"| json | status >= 500 or path="/c""#])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.stdout, b"{\"status\":503,\"path\":\"/a\"}\n");
+    assert_eq!(stderr(&out), "");
+}
+
+/// Printed lines that carry `__error__` get one hint with the count and
+/// the fix; a query that reads `__error__` gets none.
+#[test]
+fn error_lines_in_a_log_answer_are_said_once() {
+    let (_d, p) = input(
+        "app.log",
+        "{\"status\":503}\noops, not JSON\n{\"status\":504}\n",
+    );
+    let out = nagare()
+        .args(["filter", "| json"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stdout_lines(&out).len(), 3);
+    assert_eq!(
+        stderr(&out),
+        "nagare: 1 of the 3 lines selected carry __error__ (JSONParserErr); \
+         add | __error__=\"\" to the query to drop them\n"
+    );
+    let out = nagare()
+        .args(["filter", "| json | __error__=\"\""])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stdout_lines(&out).len(), 2);
+    assert_eq!(stderr(&out), "");
+    // `nagare query`: the lines it prints.
+    let out = nagare().args(["query", "| json"]).arg(&p).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stdout_lines(&out).len(), 3);
+    assert_eq!(
+        stderr(&out),
+        "nagare: 1 of the 3 lines printed carry __error__ (JSONParserErr); \
+         add | __error__=\"\" to the query to drop them\n"
+    );
+    // Metric queries fail on error samples, as before.
+    let out = nagare()
+        .args([
+            "query",
+            "sum(count_over_time({filename=~\".+\"} | json [1h]))",
+        ])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("__error__=\"\""), "{}", stderr(&out));
+}

@@ -122,7 +122,9 @@ fn run_log(log: &LogExpr, opts: &QueryOptions) -> i32 {
         )
     };
     let mut w = io::BufWriter::new(io::stdout().lock());
-    for h in newest.finish() {
+    let hits = newest.finish();
+    let errors: Vec<&str> = hits.iter().filter_map(|h| h.error).collect();
+    for h in hits.iter() {
         if let Err(e) = w.write_all(&h.printed) {
             if e.kind() == io::ErrorKind::BrokenPipe {
                 return EXIT_OK;
@@ -132,6 +134,14 @@ fn run_log(log: &LogExpr, opts: &QueryOptions) -> i32 {
         }
     }
     let _ = w.flush();
+    if !errors.is_empty() && !opts.query.contains("__error__") {
+        say(format!(
+            "{} of the {} printed carry __error__ ({}); add | __error__=\"\" to the query to drop them",
+            errors.len(),
+            super::filter::plural(hits.len() as u64, "line"),
+            errors[0],
+        ));
+    }
     exit_status(&summary, opts.unreadable_inputs)
 }
 

@@ -13,6 +13,8 @@ use crate::output::{write_record, LineOutput};
 pub struct Hit {
     pub ts: i64,
     pub printed: Vec<u8>,
+    /// The record's `__error__`, if any.
+    pub error: Option<&'static str>,
 }
 
 /// A log query compiled for one run.
@@ -81,6 +83,7 @@ impl LogQueryWorker<'_> {
             hits.push(Hit {
                 ts: r.timestamp(),
                 printed,
+                error: r.error(),
             });
         });
         hits
@@ -96,6 +99,7 @@ impl LogQueryWorker<'_> {
             hits.push(Hit {
                 ts: r.timestamp(),
                 printed,
+                error: r.error(),
             });
         }
     }
@@ -147,6 +151,7 @@ mod tests {
 
     fn hit(ts: i64) -> Hit {
         Hit {
+            error: None,
             ts,
             printed: Vec::new(),
         }
