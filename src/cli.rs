@@ -284,7 +284,8 @@ pub struct MetricsArgs {
     /// One JSON document per window of event time (with --output json).
     #[arg(long, value_name = "DURATION")]
     pub window: Option<String>,
-    /// Serve /metrics on this address while running (e.g. 127.0.0.1:9464).
+    /// Serve /metrics on this address (e.g. 127.0.0.1:9464) while running;
+    /// after the input ends, keep serving until SIGINT or SIGTERM (exit 0).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
     /// Push the exposition to this Pushgateway (at the end, or every --push-interval with -f).

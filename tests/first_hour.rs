@@ -276,3 +276,76 @@ fn error_lines_in_a_log_answer_are_said_once() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("__error__=\"\""), "{}", stderr(&out));
 }
+
+/// `metrics --listen` without `-f` goes on serving after its input ends,
+/// as a Prometheus exporter does, says so, and SIGTERM ends it with exit 0.
+#[test]
+fn metrics_listen_keeps_serving_after_the_input_ends() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let app = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/app.log");
+    let mut child = nagare()
+        .args([
+            "metrics",
+            "--output",
+            "json",
+            "--listen",
+            "127.0.0.1:0",
+            app,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    // Whatever happens below, the child does not outlive the test.
+    let watchdog = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(120));
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    });
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    let addr = line
+        .strip_prefix("nagare: serving /metrics on http://")
+        .unwrap_or_else(|| panic!("{line:?}"))
+        .trim_end()
+        .to_string();
+    let mut ended = String::new();
+    err.read_line(&mut ended).unwrap();
+    assert_eq!(
+        ended,
+        format!(
+            "nagare: input ended; still serving /metrics on http://{addr} \
+             until interrupted (Ctrl-C or SIGTERM)\n"
+        )
+    );
+    // The report was printed already; the totals are served.
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    assert!(
+        body.starts_with("HTTP/1.1 200"),
+        "{}",
+        show(body.as_bytes())
+    );
+    assert!(
+        body.contains("\nlog_lines_total"),
+        "{}",
+        show(body.as_bytes())
+    );
+    let st = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = child.wait_with_output().unwrap();
+    let mut rest = String::new();
+    err.read_to_string(&mut rest).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{rest}");
+    assert_eq!(rest, "");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc.is_object());
+    drop(watchdog);
+}
