@@ -349,3 +349,37 @@ fn metrics_listen_keeps_serving_after_the_input_ends() {
     assert!(doc.is_object());
     drop(watchdog);
 }
+
+/// An error inside a `line_format` or `label_format` template points at its
+/// column in the query (escapes counted as written), not at column 1.
+#[test]
+fn template_errors_point_at_their_column() {
+    let cases = [
+        (
+            r#"{app="api"} | json | line_format "{{.status | nosuch}}""#,
+            "nagare: parse error at line 1, col 47: invalid template: function \"nosuch\" not defined\n\
+             \x20 {app=\"api\"} | json | line_format \"{{.status | nosuch}}\"\n\
+             \x20                                               ^\n",
+        ),
+        (
+            r#"| json | label_format x="{{.status", y=z"#,
+            "nagare: parse error at line 1, col 35: invalid template: unclosed action\n\
+             \x20 | json | label_format x=\"{{.status\", y=z\n\
+             \x20                                   ^\n",
+        ),
+        (
+            r#"| line_format "\"a\" {{.b | nosuch}}""#,
+            "nagare: parse error at line 1, col 29: invalid template: function \"nosuch\" not defined\n\
+             \x20 | line_format \"\\\"a\\\" {{.b | nosuch}}\"\n\
+             \x20                             ^\n",
+        ),
+    ];
+    for (query, want) in cases {
+        let out = filter([query, "/dev/null"]);
+        assert_eq!(out.status.code(), Some(2), "{query}");
+        assert_eq!(stderr(&out), want, "{query}");
+        let out = nagare().args(["explain", query]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{query}");
+        assert_eq!(stderr(&out), want, "{query}");
+    }
+}
