@@ -103,20 +103,26 @@ pub fn resolve_format(
     name: &str,
     parsers: &[PathBuf],
 ) -> Result<(Option<Format>, &'static Registry), UsageError> {
-    let reg = crate::formats::registry::load(parsers, &crate::formats::registry::default_dirs())
+    use crate::formats::registry;
+    let reg = registry::load_with_built_in(parsers, &registry::default_dirs())
         .map_err(|e| UsageError(e.to_string()))?
         .keep();
     if name == "auto" {
         return Ok((None, reg));
     }
+    // Only the definition named is compiled; one that does not load stops
+    // the command (exit 2).
+    if let Err(e) = reg.find(name) {
+        return Err(UsageError(e.to_string()));
+    }
     let format = Format::from_name(name, reg).ok_or_else(|| {
         let names: Vec<&str> = Format::ALL
             .into_iter()
-            .chain(Format::custom(reg))
             .map(|f| f.name())
+            .chain(reg.names())
             .collect();
         UsageError(format!(
-            "--format: unknown format {name:?}; expected auto, {} (custom formats come from ./parsers, the user config folder and --parsers DIR)",
+            "--format: unknown format {name:?}; expected auto, {} (custom formats come from --parsers DIR, ./parsers, the user config folder and the built-in parsers/)",
             names.join(", ")
         ))
     })?;

@@ -383,3 +383,105 @@ fn template_errors_point_at_their_column() {
         assert_eq!(stderr(&out), want, "{query}");
     }
 }
+
+/// A `nagare` run in `dir` with no user config folder.
+fn nagare_in(dir: &std::path::Path, home: &std::path::Path) -> Command {
+    let mut c = nagare();
+    c.current_dir(dir)
+        .env("HOME", home)
+        .env_remove("XDG_CONFIG_HOME");
+    c
+}
+
+/// The shipped custom formats work from any directory (built into the
+/// binary); `./parsers` still overrides them, and `formats list` says where
+/// each came from.
+#[test]
+fn shipped_formats_work_from_any_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let log = dir.path().join("router.log");
+    std::fs::write(
+        &log,
+        "2026-05-06T10:30:45.123456+00:00 heroku[router]: at=error code=H12 desc=\"Request timeout\" method=GET path=\"/v1/x\" host=api.example.com request_id=8601b555 fwd=\"1.2.3.4\" dyno=web.1 connect=1ms service=30001ms status=503 bytes=0 protocol=https\n",
+    )
+    .unwrap();
+    let out = nagare_in(dir.path(), home.path())
+        .args([
+            "filter",
+            "--format",
+            "heroku-router",
+            "--count",
+            "| status >= 500",
+        ])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.stdout, b"1\n", "{}", stderr(&out));
+    let list = |d: &std::path::Path| {
+        let out = nagare_in(d, home.path())
+            .args(["formats", "list"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        stdout_strings(&out)
+    };
+    let row = |rows: &[String], name: &str| -> Vec<String> {
+        rows.iter()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("{name}: {rows:?}"))
+            .split_whitespace()
+            .take(4)
+            .map(str::to_string)
+            .collect()
+    };
+    let rows = list(dir.path());
+    assert_eq!(
+        row(&rows, "uvicorn"),
+        ["uvicorn", "regex", "built-in", "parsers/uvicorn.toml"]
+    );
+    assert_eq!(row(&rows, "json")[..2], ["json", "built-in"]);
+    // A definition in ./parsers overrides the built-in one.
+    std::fs::create_dir(dir.path().join("parsers")).unwrap();
+    std::fs::write(
+        dir.path().join("parsers/uvicorn.toml"),
+        "name = \"uvicorn\"\ndescription = \"mine\"\npattern = '<a> <b>'\n",
+    )
+    .unwrap();
+    let rows = list(dir.path());
+    assert_eq!(
+        row(&rows, "uvicorn"),
+        ["uvicorn", "pattern", "parsers/uvicorn.toml", "mine"]
+    );
+    assert_eq!(
+        row(&rows, "klog")[..3],
+        ["klog", "regex", "built-in"],
+        "the others stay"
+    );
+    // A broken definition in ./parsers costs nothing until it is needed…
+    std::fs::write(
+        dir.path().join("parsers/bad.toml"),
+        "name = \"bad\"\npattern = '<a>'\ntypes = { a = \"number\" }\n",
+    )
+    .unwrap();
+    let out = nagare_in(dir.path(), home.path())
+        .args(["filter", "--format", "json", "--count", "|= \"x\""])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+    // …and stops the command that names it.
+    let out = nagare_in(dir.path(), home.path())
+        .args(["filter", "--format", "bad", "|= \"x\""])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "nagare: parsers/bad.toml:3:15: unknown type \"number\" for \"a\" \
+         (one of: int, float, seconds, ms, bytes, bool, string, quoted, query)\n"
+    );
+}

@@ -138,17 +138,19 @@ impl Format {
         }
     }
 
-    /// A built-in format, else a custom one of `formats`, by name.
+    /// A built-in format, else a custom one of `formats`, by name (only
+    /// that definition is compiled; one that does not compile is `None`).
     pub fn from_name(name: &str, formats: &'static Registry) -> Option<Format> {
         Format::ALL
             .into_iter()
             .find(|f| f.name() == name)
-            .or_else(|| Format::custom(formats).find(|f| f.name() == name))
+            .or_else(|| formats.get(name).map(|f| Format::Custom(CustomRef(f))))
     }
 
-    /// The custom formats of a registry, in the order they were read.
+    /// The custom formats of a registry, in the order they were read
+    /// (compiling each as it is reached).
     pub fn custom(formats: &'static Registry) -> impl Iterator<Item = Format> {
-        formats.formats.iter().map(|f| Format::Custom(CustomRef(f)))
+        formats.compiled().map(|f| Format::Custom(CustomRef(f)))
     }
 
     /// Envelope formats: each line carries the app's own line (what the
