@@ -184,6 +184,18 @@ fn selector_matching_no_stream_is_said() {
         stderr(&out),
         "nagare: no stream matched the selector {app=\"api\", region=~\"a.*\"} (3 lines read)\n"
     );
+    // `nagare query` (a log query) says the same.
+    let out = nagare()
+        .args(["query", r#"{app="api"} | json | status >= 500"#])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        stderr(&out),
+        "nagare: no stream matched the selector {app=\"api\"} (3 lines read)\n"
+    );
     // A selector that matches says nothing, even with no line selected.
     let out = run_stdin(
         &[
@@ -207,6 +219,17 @@ fn label_filter_on_a_label_no_line_has_is_said() {
     );
     let out = nagare()
         .args(["filter", "| json | statuss >= 500"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        stderr(&out),
+        "nagare: no line had the label \"statuss\" that a label filter reads (2 lines read)\n"
+    );
+    let out = nagare()
+        .args(["query", "| json | statuss >= 500"])
         .arg(&p)
         .output()
         .unwrap();

@@ -3,7 +3,7 @@
 //! read in. Memory is bounded by the limit, not by the input.
 
 use super::ast::LogExpr;
-use super::pipeline::{CompileOptions, CompiledQuery, Exec};
+use super::pipeline::{CompileOptions, CompiledQuery, Exec, Stats};
 use super::plan::Pushdown;
 use super::CompileError;
 use crate::batch::{Batch, InputInfo};
@@ -87,6 +87,12 @@ impl LogQueryWorker<'_> {
             });
         });
         hits
+    }
+
+    /// What the worker's executor counted since the last call (lines read,
+    /// selected by the selector, …), for the hints a run ends with.
+    pub fn take_stats(&mut self) -> Stats {
+        std::mem::take(&mut self.exec.stats)
     }
 
     /// Runs the query on one candidate record from a store; a selected one
