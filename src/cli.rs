@@ -103,20 +103,26 @@ pub fn resolve_format(
     name: &str,
     parsers: &[PathBuf],
 ) -> Result<(Option<Format>, &'static Registry), UsageError> {
-    let reg = crate::formats::registry::load(parsers, &crate::formats::registry::default_dirs())
+    use crate::formats::registry;
+    let reg = registry::load_with_built_in(parsers, &registry::default_dirs())
         .map_err(|e| UsageError(e.to_string()))?
         .keep();
     if name == "auto" {
         return Ok((None, reg));
     }
+    // Only the definition named is compiled; one that does not load stops
+    // the command (exit 2).
+    if let Err(e) = reg.find(name) {
+        return Err(UsageError(e.to_string()));
+    }
     let format = Format::from_name(name, reg).ok_or_else(|| {
         let names: Vec<&str> = Format::ALL
             .into_iter()
-            .chain(Format::custom(reg))
             .map(|f| f.name())
+            .chain(reg.names())
             .collect();
         UsageError(format!(
-            "--format: unknown format {name:?}; expected auto, {} (custom formats come from ./parsers, the user config folder and --parsers DIR)",
+            "--format: unknown format {name:?}; expected auto, {} (custom formats come from --parsers DIR, ./parsers, the user config folder and the built-in parsers/)",
             names.join(", ")
         ))
     })?;
@@ -284,7 +290,8 @@ pub struct MetricsArgs {
     /// One JSON document per window of event time (with --output json).
     #[arg(long, value_name = "DURATION")]
     pub window: Option<String>,
-    /// Serve /metrics on this address while running (e.g. 127.0.0.1:9464).
+    /// Serve /metrics on this address (e.g. 127.0.0.1:9464) while running;
+    /// after the input ends, keep serving until SIGINT or SIGTERM (exit 0).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
     /// Push the exposition to this Pushgateway (at the end, or every --push-interval with -f).
@@ -578,7 +585,8 @@ pub struct InputArgs {
 pub struct FilterArgs {
     /// The LogQL log query, then the files (none or `-`: stdin). A first
     /// argument that does not start with `{`, `|` or `!` is read as a file
-    /// and every record is printed.
+    /// and every record is printed (one that is no file but a pipeline
+    /// without its leading `|` is refused, exit 2, with the fix).
     #[arg(value_name = "QUERY")]
     pub args: Vec<String>,
     #[command(flatten)]
@@ -646,6 +654,26 @@ fn looks_like_query(s: &str) -> bool {
         || t.starts_with("!~")
 }
 
+/// A first argument that is no file but reads as a pipeline once a `|` is
+/// put before it (`json | status >= 500`) is a query that lost its leading
+/// `|`, not a missing file: say so (exit 2).
+fn pipeline_without_bar(arg: &str) -> Option<UsageError> {
+    if arg == "-" || std::path::Path::new(arg).exists() {
+        return None;
+    }
+    let fixed = format!("| {}", arg.trim_start());
+    matches!(
+        crate::logql::parse(&fixed),
+        Ok(crate::logql::ast::Expr::Log(_))
+    )
+    .then(|| {
+        UsageError(format!(
+            "{arg:?} is not a file; did you mean '{fixed}'? \
+             (a query starts with '{{', '|', '!=' or '!~')"
+        ))
+    })
+}
+
 fn parse_labels(pairs: &[String]) -> Result<Labels, UsageError> {
     let mut labels = Labels::new();
     for p in pairs {
@@ -695,6 +723,8 @@ impl FilterArgs {
         let mut args = self.args;
         let query = if args.first().is_some_and(|a| looks_like_query(a)) {
             args.remove(0)
+        } else if let Some(e) = args.first().and_then(|a| pipeline_without_bar(a)) {
+            return Err(e);
         } else {
             // No query: every record (a selector-less pipeline matches all).
             "|= \"\"".to_string()

@@ -76,12 +76,13 @@ fn usage_error(message: &str) {
     let _ = writeln!(std::io::stderr(), "nagare: {message}");
 }
 
-/// A followed run is ended by SIGINT or SIGTERM the way it ends at the
-/// end of its input: sources stop at their next wait for data, the last
-/// batches are handled, and the command prints or pushes its final state
-/// and exits 0. A second signal ends the process at once.
-fn stop_on_signals(inputs: &mut cmd::InputOptions) {
-    if inputs.read.follow.is_none() {
+/// A followed run (or one that serves `/metrics`, which keeps serving
+/// after its input ends) is ended by SIGINT or SIGTERM the way it ends at
+/// the end of its input: sources stop at their next wait for data, the
+/// last batches are handled, and the command prints or pushes its final
+/// state and exits 0. A second signal ends the process at once.
+fn stop_on_signals(inputs: &mut cmd::InputOptions, serving: bool) {
+    if inputs.read.follow.is_none() && !serving {
         return;
     }
     let stop = Arc::new(AtomicBool::new(false));
@@ -102,7 +103,7 @@ fn main() {
     let code = match cli.command {
         Command::Filter(args) => match args.resolve() {
             Ok(mut opts) => {
-                stop_on_signals(&mut opts.engine);
+                stop_on_signals(&mut opts.engine, false);
                 cmd::filter::run(opts)
             }
             Err(e) => {
@@ -112,7 +113,8 @@ fn main() {
         },
         Command::Metrics(args) => match (*args).resolve() {
             Ok(mut opts) => {
-                stop_on_signals(&mut opts.engine);
+                let serving = opts.listen.is_some();
+                stop_on_signals(&mut opts.engine, serving);
                 cmd::metrics::run(opts)
             }
             Err(e) => {
@@ -122,7 +124,7 @@ fn main() {
         },
         Command::Query(args) => match (*args).resolve() {
             Ok(mut opts) => {
-                stop_on_signals(&mut opts.engine);
+                stop_on_signals(&mut opts.engine, false);
                 cmd::query::run(opts)
             }
             Err(e) => {

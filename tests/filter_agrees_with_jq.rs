@@ -116,18 +116,20 @@ def fly_envelope:
       .t = $env.message | .line = $env.message
       | .S = (.S + ({app: ($env.fly.app.name? // null),
                      instance: ($env.fly.app.instance? // $env.instance),
-                     region: ($env.fly.region? // $env.region)}
+                     region: ($env.fly.region? // $env.region),
+                     provider: ($env.event.provider? // $env.meta.event.provider?)}
                     | with_entries(select(.value != null))))
       | .ts = $env.timestamp
     else . end;
 
-# flyctl logs plain output: <time> <app>[<instance>] <region> [<level>] <message>
+# flyctl logs plain output: <time> <provider>[<instance>] <region> [<level>] <message>
+# (the provider, `app`, `proxy` or `runner`, is not the app's name)
 def flyctl_plain:
-  ([.t | capture("^(?<time>[^ ]+) (?<app>[^ \\[]+)\\[(?<instance>[^ ]*)\\] (?<region>[^ ]+) \\[(?<level>[^ ]*)\\] (?<msg>.*)$")]
+  ([.t | capture("^(?<time>[^ ]+) (?<provider>[^ \\[]+)\\[(?<instance>[^ ]*)\\] (?<region>[^ ]+) \\[(?<level>[^ ]*)\\] (?<msg>.*)$")]
    | .[0]) as $m
   | if $m != null then
       .t = $m.msg | .line = $m.msg
-      | .S += {app: $m.app, instance: $m.instance, region: $m.region}
+      | .S += {provider: $m.provider, instance: $m.instance, region: $m.region}
       | .ts = $m.time
     else . end;
 

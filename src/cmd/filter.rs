@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::{exit_status, report_query_error, say, InputOptions, EXIT_INPUT, EXIT_OK, EXIT_USAGE};
 use crate::batch::Batch;
 use crate::framing;
-use crate::logql::ast::Expr;
+use crate::logql::ast::{Expr, LogExpr};
 use crate::logql::parse;
 use crate::logql::pipeline::{matchers_select, CompileOptions, CompiledQuery, Exec, Stats};
 use crate::output::{write_record, LineOutput};
@@ -34,6 +34,9 @@ pub struct FilterOptions {
 struct ChunkOut {
     bytes: Vec<u8>,
     stats: Stats,
+    /// Selected records that carry `__error__`, and the first one's error.
+    errors: u64,
+    first_error: Option<&'static str>,
 }
 
 pub fn run(opts: FilterOptions) -> i32 {
@@ -86,7 +89,13 @@ pub fn run(opts: FilterOptions) -> i32 {
                 .unwrap_or_else(|_| Vec::with_capacity(4 * framing::CHUNK_SIZE));
             bytes.clear();
             exec.stats = Stats::default();
+            let mut errors = 0;
+            let mut first_error = None;
             exec.run_batch(batch, Some(max_line), |s| {
+                if let Some(e) = s.exec.error() {
+                    errors += 1;
+                    first_error.get_or_insert(e);
+                }
                 if let Some(mode) = mode {
                     write_record(mode, &s.record(), &mut bytes);
                 }
@@ -94,6 +103,8 @@ pub fn run(opts: FilterOptions) -> i32 {
             ChunkOut {
                 bytes,
                 stats: exec.stats,
+                errors,
+                first_error,
             }
         }
     };
@@ -102,6 +113,8 @@ pub fn run(opts: FilterOptions) -> i32 {
     let line_buffered = opts.line_buffered || terminal;
     let mut w = io::BufWriter::with_capacity(256 * 1024, stdout.lock());
     let mut total = Stats::default();
+    let mut errors = 0;
+    let mut first_error = None;
     let mut write_failed: Option<io::Error> = None;
     let mut pipe_closed = false;
     let summary = opts.engine.run(
@@ -111,6 +124,8 @@ pub fn run(opts: FilterOptions) -> i32 {
         |o| {
             let (out, idle) = (o.out, o.idle);
             total.add(&out.stats);
+            errors += out.errors;
+            first_error = first_error.or(out.first_error);
             if out.bytes.is_empty() {
                 let _ = pool_tx.send(out.bytes);
                 return ControlFlow::Continue(());
@@ -139,6 +154,18 @@ pub fn run(opts: FilterOptions) -> i32 {
     );
     if pipe_closed {
         return EXIT_OK;
+    }
+    if !summary.stopped {
+        let hints = Hints {
+            query: &opts.query,
+            log: &log,
+            q: &q,
+            total: &total,
+            errors,
+            first_error,
+            malformed_only: opts.malformed_only,
+        };
+        hints.say();
     }
     if opts.count {
         let _ = writeln!(w, "{}", total.matched);
@@ -169,4 +196,67 @@ pub fn run(opts: FilterOptions) -> i32 {
         return EXIT_INPUT;
     }
     exit_status(&summary, opts.unreadable_inputs)
+}
+
+/// What a silent or surprising answer does not say by itself: a selector
+/// that matched no stream, a label filter on a label no line had, printed
+/// lines that carry `__error__`. Each is said once, after the run.
+pub(crate) struct Hints<'a> {
+    pub query: &'a str,
+    pub log: &'a LogExpr,
+    pub q: &'a CompiledQuery,
+    pub total: &'a Stats,
+    /// Selected records that carry `__error__`, and the first one's error.
+    pub errors: u64,
+    pub first_error: Option<&'static str>,
+    pub malformed_only: bool,
+}
+
+impl Hints<'_> {
+    pub fn say(&self) {
+        let t = self.total;
+        let read = plural(t.lines, "line");
+        if !self.log.matchers.is_empty() && t.selected == 0 && t.unchecked == 0 {
+            let sel: Vec<String> = self
+                .log
+                .matchers
+                .iter()
+                .map(|m| format!("{}{}{:?}", m.name, m.op, m.value))
+                .collect();
+            say(format!(
+                "no stream matched the selector {{{}}} ({read} read)",
+                sel.join(", ")
+            ));
+            return;
+        }
+        if t.label_filtered > 0 {
+            for (i, name) in self.q.filter_labels().iter().enumerate() {
+                if t.labels_seen & (1 << i) == 0 {
+                    say(format!(
+                        "no line had the label {name:?} that a label filter reads ({read} read)"
+                    ));
+                }
+            }
+        }
+        // A query that reads `__error__` asked for what it got.
+        let mentions_error = self.query.contains("__error__");
+        if self.errors > 0 && !mentions_error && !self.malformed_only {
+            say(format!(
+                "{} of the {} selected carry __error__{}; add | __error__=\"\" to the query to drop them",
+                self.errors,
+                plural(t.matched, "line"),
+                self.first_error
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default(),
+            ));
+        }
+    }
+}
+
+pub(crate) fn plural(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }

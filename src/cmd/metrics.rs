@@ -208,6 +208,24 @@ pub fn run(opts: MetricsOptions) -> i32 {
         // A batch push carries the totals of the run (it replaces the group).
         push_failed |= !do_push(target);
     }
+    // Like a Prometheus exporter, a server outlives its input: it serves
+    // the final totals until SIGINT or SIGTERM (which `main` arms for
+    // `--listen`), and then the run ends as it would have (exit 0).
+    if let (Some(s), None, Some(stop)) = (
+        &server,
+        &opts.engine.read.follow,
+        &opts.engine.read.interrupt,
+    ) {
+        if !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            say(format!(
+                "input ended; still serving /metrics on http://{} until interrupted (Ctrl-C or SIGTERM)",
+                s.local_addr()
+            ));
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
     drop(server);
     if push_failed {
         return EXIT_INPUT;

@@ -8,13 +8,14 @@ use std::io::{self, Write};
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
+use super::filter::Hints;
 use super::{exit_status, report_query_error, say, InputOptions, EXIT_INPUT, EXIT_OK, EXIT_USAGE};
 use crate::batch::Batch;
 use crate::logql::ast::{Expr, LogExpr, MetricExpr};
 use crate::logql::log_query::{LogQueryPlan, Newest};
 use crate::logql::metric_query::{MetricParams, MetricPlan, MetricQueryError};
 use crate::logql::parse;
-use crate::logql::pipeline::matchers_select;
+use crate::logql::pipeline::{matchers_select, Stats};
 use crate::logql::result::ResultWriter;
 use crate::output::LineOutput;
 use crate::record::Labels;
@@ -105,24 +106,46 @@ fn run_log(log: &LogExpr, opts: &QueryOptions) -> i32 {
         }
     };
     let mut newest = Newest::new(opts.limit, opts.forward);
+    let mut total = Stats::default();
     let summary = {
         let plan = &plan;
         let make_worker = || {
             let mut w = plan.worker();
-            move |b: &Batch| w.batch(b)
+            move |b: &Batch| {
+                let hits = w.batch(b);
+                (hits, w.take_stats())
+            }
         };
         opts.engine.run(
             &opts.inputs,
             Arc::new(move |l: &Labels| matchers_select(&plan.query().matchers, l)),
             &make_worker,
             |o| {
-                newest.absorb(o.out);
+                let (hits, stats) = o.out;
+                total.add(&stats);
+                newest.absorb(hits);
                 ControlFlow::Continue(())
             },
         )
     };
+    if !summary.stopped {
+        // The selector and label-filter hints; the `__error__` one is
+        // about the lines printed (below).
+        Hints {
+            query: &opts.query,
+            log,
+            q: plan.query(),
+            total: &total,
+            errors: 0,
+            first_error: None,
+            malformed_only: false,
+        }
+        .say();
+    }
     let mut w = io::BufWriter::new(io::stdout().lock());
-    for h in newest.finish() {
+    let hits = newest.finish();
+    let errors: Vec<&str> = hits.iter().filter_map(|h| h.error).collect();
+    for h in hits.iter() {
         if let Err(e) = w.write_all(&h.printed) {
             if e.kind() == io::ErrorKind::BrokenPipe {
                 return EXIT_OK;
@@ -132,6 +155,14 @@ fn run_log(log: &LogExpr, opts: &QueryOptions) -> i32 {
         }
     }
     let _ = w.flush();
+    if !errors.is_empty() && !opts.query.contains("__error__") {
+        say(format!(
+            "{} of the {} printed carry __error__ ({}); add | __error__=\"\" to the query to drop them",
+            errors.len(),
+            super::filter::plural(hits.len() as u64, "line"),
+            errors[0],
+        ));
+    }
     exit_status(&summary, opts.unreadable_inputs)
 }
 

@@ -83,8 +83,7 @@ pub fn detect(sample: &[u8], formats: &'static Registry) -> Detected {
     let joined_lines = sample_lines(&joined);
     let now_ns = crate::time::now_ns();
     let mut best = (Format::Raw, 0usize);
-    // Built-in formats first, so they win ties; then custom ones.
-    for format in Format::ALL.into_iter().chain(Format::custom(formats)) {
+    let score = |format: Format, best: &mut (Format, usize)| {
         let lines = if format == Format::Loki {
             &joined_lines
         } else {
@@ -92,7 +91,17 @@ pub fn detect(sample: &[u8], formats: &'static Registry) -> Detected {
         };
         let score = lines.iter().filter(|l| decodes(format, l, now_ns)).count();
         if score > best.1 {
-            best = (format, score);
+            *best = (format, score);
+        }
+    };
+    // Built-in formats first, so they win ties; then custom ones, compiled
+    // only when one could win: when no built-in format decodes every line.
+    for format in Format::ALL {
+        score(format, &mut best);
+    }
+    if best.1 < lines.len() {
+        for format in Format::custom(formats) {
+            score(format, &mut best);
         }
     }
     Detected {

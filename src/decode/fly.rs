@@ -6,11 +6,15 @@
 //! - `flyctl logs --json`: `{"timestamp":…,"message":…,"level":…,"instance":…,"region":…,
 //!   "meta":{…}}`, printed as pretty multi-line JSON (the source joins it back
 //!   into one line per object, see `framing::JsonJoiner`);
-//! - `flyctl logs` plain output: `<time> <app>[<instance>] <region> [<level>] <message>`
-//!   (current flyctl writes no space after `[<level>]`; both read).
+//! - `flyctl logs` plain output: `<time> <provider>[<instance>] <region> [<level>] <message>`
+//!   (current flyctl writes no space after `[<level>]`; both read). The word
+//!   before `[<instance>]` is the event provider (`app`, `proxy`, `runner`),
+//!   not the app's name, which plain output does not carry: it is the
+//!   `provider` label, and the app's name comes from `--label app=NAME`.
 //!
 //! The app's own line is the inner `message`; it is what the query sees and
-//! what `filter` prints. `app`, `region` and `instance` become stream labels.
+//! what `filter` prints. `app` (the envelope's), `provider`, `region` and
+//! `instance` become stream labels.
 //! The inner line is decoded as JSON too; the record's event time is the app
 //! record's own `timestamp`, else the envelope's. A record needs the inner
 //! message to be one JSON object (ARCHITECTURE.md, contract: "Records"); other app lines are kept
@@ -39,13 +43,15 @@ fn envelope_want() -> &'static Want {
             "region",
             "meta_instance",
             "meta_region",
+            "event_provider",
+            "meta_event_provider",
         ])
     })
 }
 
 /// The per-line label names Fly sets; inner JSON fields with these names get
 /// the `_extracted` suffix, as Loki does for stream labels.
-pub const LINE_LABELS: [&str; 3] = ["app", "instance", "region"];
+pub const LINE_LABELS: [&str; 4] = ["app", "instance", "provider", "region"];
 
 pub fn decode(
     scratch: &mut FlyScratch,
@@ -93,6 +99,9 @@ fn decode_envelope(
     }
     if let Some(r) = label("fly_region", "region").or_else(|| env.get("meta_region")) {
         out.line_labels.set("region", r);
+    }
+    if let Some(p) = label("event_provider", "meta_event_provider") {
+        out.line_labels.set("provider", p);
     }
     out.app_line.clear();
     out.app_line
@@ -154,8 +163,9 @@ fn decode_plain(
     let Some(p) = parse_plain(line) else {
         return false;
     };
-    out.line_labels.set_with_name_bytes(b"app", |b| {
-        b.push_str(std::str::from_utf8(p.app).unwrap_or(""))
+    // Not the app's name: plain output does not carry it (`--label app=…`).
+    out.line_labels.set_with_name_bytes(b"provider", |b| {
+        b.push_str(std::str::from_utf8(p.provider).unwrap_or(""))
     });
     out.line_labels.set_with_name_bytes(b"instance", |b| {
         b.push_str(std::str::from_utf8(p.instance).unwrap_or(""))
@@ -175,7 +185,9 @@ fn decode_plain(
 
 pub struct PlainLine<'a> {
     pub time: &'a [u8],
-    pub app: &'a [u8],
+    /// The event provider: `app` for the machine's own lines, `proxy`,
+    /// `runner`, … for Fly's.
+    pub provider: &'a [u8],
     pub instance: &'a [u8],
     pub region: &'a [u8],
     pub level: &'a [u8],
@@ -192,11 +204,11 @@ pub fn parse_plain(line: &[u8]) -> Option<PlainLine<'_>> {
         Some(w)
     };
     let time = word()?;
-    let app_inst = word()?;
+    let provider_inst = word()?;
     let region = word()?;
     crate::time::parse_rfc3339(time)?;
-    let open = app_inst.iter().position(|&c| c == b'[')?;
-    if app_inst.last() != Some(&b']') || open == 0 {
+    let open = provider_inst.iter().position(|&c| c == b'[')?;
+    if provider_inst.last() != Some(&b']') || open == 0 {
         return None;
     }
     // `[info] message` in older flyctl output, `[info]message` in current
@@ -222,8 +234,8 @@ pub fn parse_plain(line: &[u8]) -> Option<PlainLine<'_>> {
     let message = &rest[level_end + 1..];
     Some(PlainLine {
         time,
-        app: &app_inst[..open],
-        instance: &app_inst[open + 1..app_inst.len() - 1],
+        provider: &provider_inst[..open],
+        instance: &provider_inst[open + 1..provider_inst.len() - 1],
         region,
         level: &level[1..],
         message: message.strip_prefix(b" ").unwrap_or(message),
@@ -271,6 +283,7 @@ mod tests {
         assert_eq!(out.line_labels.get("app"), Some("api"));
         assert_eq!(out.line_labels.get("region"), Some("ams"));
         assert_eq!(out.line_labels.get("instance"), Some("148ed1"));
+        assert_eq!(out.line_labels.get("provider"), Some("app"));
         assert_eq!(out.fields.get("status"), Some("503"));
         assert_eq!(out.fields.get("region_extracted"), Some("x"));
         assert_eq!(
@@ -299,6 +312,9 @@ mod tests {
             true,
         );
         assert!(ok);
+        // `app` is the provider, not the app's name (plain output has none).
+        assert_eq!(out.line_labels.get("provider"), Some("app"));
+        assert_eq!(out.line_labels.get("app"), None);
         assert_eq!(out.line_labels.get("instance"), Some("148ed193b95089"));
         assert_eq!(out.line_labels.get("region"), Some("ams"));
         assert_eq!(out.fields.get("status"), Some("200"));
@@ -317,7 +333,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            (p.app, p.region, p.level),
+            (p.provider, p.region, p.level),
             (&b"proxy"[..], &b"sin"[..], &b"error"[..])
         );
         assert_eq!(p.message, b"[PC01] instance refused connection");
@@ -337,6 +353,7 @@ mod tests {
         );
         assert!(ok);
         assert_eq!(out.line_labels.get("region"), Some("iad"));
+        assert_eq!(out.line_labels.get("provider"), Some("app"));
         assert_eq!(out.fields.get("status"), Some("200"));
     }
 }

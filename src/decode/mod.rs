@@ -138,17 +138,19 @@ impl Format {
         }
     }
 
-    /// A built-in format, else a custom one of `formats`, by name.
+    /// A built-in format, else a custom one of `formats`, by name (only
+    /// that definition is compiled; one that does not compile is `None`).
     pub fn from_name(name: &str, formats: &'static Registry) -> Option<Format> {
         Format::ALL
             .into_iter()
             .find(|f| f.name() == name)
-            .or_else(|| Format::custom(formats).find(|f| f.name() == name))
+            .or_else(|| formats.get(name).map(|f| Format::Custom(CustomRef(f))))
     }
 
-    /// The custom formats of a registry, in the order they were read.
+    /// The custom formats of a registry, in the order they were read
+    /// (compiling each as it is reached).
     pub fn custom(formats: &'static Registry) -> impl Iterator<Item = Format> {
-        formats.formats.iter().map(|f| Format::Custom(CustomRef(f)))
+        formats.compiled().map(|f| Format::Custom(CustomRef(f)))
     }
 
     /// Envelope formats: each line carries the app's own line (what the
@@ -212,7 +214,7 @@ pub struct Decoded {
     /// Fields the format decoded (labels to the query at once, like Loki's
     /// structured metadata).
     pub fields: Fields,
-    /// Stream labels that come with each line (Fly's `app`, `region`,
+    /// Stream labels that come with each line (Fly's `provider`, `region`,
     /// `instance`).
     pub line_labels: Fields,
     /// For envelope formats: the app's own line.
@@ -331,7 +333,7 @@ impl Decoder {
         out: &mut Decoded,
     ) -> bool {
         out.reset();
-        match format {
+        let ok = match format {
             Format::Raw => true,
             Format::Json => decode_json(&mut self.json, line, ctx, out),
             Format::Logfmt => logfmt::decode(line, ctx, out),
@@ -361,12 +363,25 @@ impl Decoder {
                     custom::Outcome::Malformed => false,
                 }
             }
-        }
+        };
+        user_labels_win(ctx.stream, &mut out.line_labels);
+        ok
     }
 
     pub fn json_scanner(&mut self) -> &mut json::JsonScanner {
         &mut self.json
     }
+}
+
+/// A label given with `--label k=v` wins over a label of the same name that
+/// the format sets (ARCHITECTURE.md, contract: "Records"): the line's own is
+/// dropped. `filename` is the input's own, not the user's, so a format's
+/// (Loki's stream label) still wins over it.
+fn user_labels_win(stream: &Labels, line_labels: &mut Fields) {
+    if line_labels.is_empty() || stream.iter().all(|(n, _)| n == "filename") {
+        return;
+    }
+    line_labels.retain(|n, _| n == "filename" || !stream.contains(n));
 }
 
 /// Decodes one JSON object line (shared by the `json` format and the inner

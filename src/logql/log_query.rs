@@ -3,7 +3,7 @@
 //! read in. Memory is bounded by the limit, not by the input.
 
 use super::ast::LogExpr;
-use super::pipeline::{CompileOptions, CompiledQuery, Exec};
+use super::pipeline::{CompileOptions, CompiledQuery, Exec, Stats};
 use super::plan::Pushdown;
 use super::CompileError;
 use crate::batch::{Batch, InputInfo};
@@ -13,6 +13,8 @@ use crate::output::{write_record, LineOutput};
 pub struct Hit {
     pub ts: i64,
     pub printed: Vec<u8>,
+    /// The record's `__error__`, if any.
+    pub error: Option<&'static str>,
 }
 
 /// A log query compiled for one run.
@@ -81,9 +83,16 @@ impl LogQueryWorker<'_> {
             hits.push(Hit {
                 ts: r.timestamp(),
                 printed,
+                error: r.error(),
             });
         });
         hits
+    }
+
+    /// What the worker's executor counted since the last call (lines read,
+    /// selected by the selector, …), for the hints a run ends with.
+    pub fn take_stats(&mut self) -> Stats {
+        std::mem::take(&mut self.exec.stats)
     }
 
     /// Runs the query on one candidate record from a store; a selected one
@@ -96,6 +105,7 @@ impl LogQueryWorker<'_> {
             hits.push(Hit {
                 ts: r.timestamp(),
                 printed,
+                error: r.error(),
             });
         }
     }
@@ -147,6 +157,7 @@ mod tests {
 
     fn hit(ts: i64) -> Hit {
         Hit {
+            error: None,
             ts,
             printed: Vec::new(),
         }

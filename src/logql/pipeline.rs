@@ -81,6 +81,9 @@ pub struct CompiledQuery {
     all_labels: bool,
     malformed_only: bool,
     raw_values: bool,
+    /// Labels the label filters read (at most 64), so a run can say which
+    /// of them no line had ([`Stats::labels_seen`]).
+    filter_labels: Vec<String>,
 }
 
 impl CompiledQuery {
@@ -98,6 +101,7 @@ impl CompiledQuery {
         let mut pre_filters = Vec::new();
         let mut stages = Vec::new();
         let mut names: Vec<String> = Vec::new();
+        let mut filter_labels: Vec<String> = Vec::new();
         let mut all = opts.all_labels;
         // `__timestamp__` in a template needs the event time decoded.
         let mut need_ts = opts.need_ts;
@@ -120,7 +124,9 @@ impl CompiledQuery {
                 Stage::Decolorize => StageExec::Parser(ParserExec::Decolorize),
                 Stage::LabelFilter(f) => {
                     let e = LabelFilterExec::compile(f)?;
+                    let before = names.len();
                     e.names(&mut names);
+                    filter_labels.extend_from_slice(&names[before..]);
                     StageExec::LabelFilter(e)
                 }
                 Stage::LineFormat(t) => {
@@ -176,6 +182,10 @@ impl CompiledQuery {
         names.retain(|n| !n.starts_with("__error"));
         names.sort();
         names.dedup();
+        filter_labels.retain(|n| !n.starts_with("__error"));
+        filter_labels.sort();
+        filter_labels.dedup();
+        filter_labels.truncate(64);
         let want = if all { Want::All } else { Want::names(names) };
         Ok(CompiledQuery {
             matchers,
@@ -186,7 +196,14 @@ impl CompiledQuery {
             all_labels: opts.all_labels,
             malformed_only: opts.malformed_only,
             raw_values: opts.raw_values,
+            filter_labels,
         })
+    }
+
+    /// The labels the label filters read; bit `i` of
+    /// [`Stats::labels_seen`] says whether a line had the `i`th.
+    pub fn filter_labels(&self) -> &[String] {
+        &self.filter_labels
     }
 
     /// Whether a stream with these labels is selected (stream matchers are
@@ -268,6 +285,16 @@ pub struct Stats {
     pub bad_time: u64,
     pub truncated: u64,
     pub matched: u64,
+    /// Lines that passed the stream selector.
+    pub selected: u64,
+    /// Lines of envelope formats a literal search skipped: whether their
+    /// stream labels matched is not known.
+    pub unchecked: u64,
+    /// Lines that reached a label filter.
+    pub label_filtered: u64,
+    /// Bit `i`: a line reaching a label filter had the label
+    /// `CompiledQuery::filter_labels()[i]`.
+    pub labels_seen: u64,
 }
 
 impl Stats {
@@ -278,6 +305,10 @@ impl Stats {
         self.bad_time += o.bad_time;
         self.truncated += o.truncated;
         self.matched += o.matched;
+        self.selected += o.selected;
+        self.unchecked += o.unchecked;
+        self.label_filtered += o.label_filtered;
+        self.labels_seen |= o.labels_seen;
     }
 }
 
@@ -512,6 +543,26 @@ impl<'q> Exec<'q> {
         &mut self,
         batch: &Batch,
         cut_at: Option<usize>,
+        on_selected: impl FnMut(Selected<'_, 'q>),
+    ) {
+        let (lines, decoded) = (self.stats.lines, self.stats.decoded);
+        self.run_batch_lines(batch, cut_at, on_selected);
+        let input = &*batch.input;
+        if !input.format.is_envelope() {
+            if self.selects_input(input) {
+                self.stats.selected += self.stats.lines - lines;
+            }
+        } else {
+            // Every envelope line looked at is decoded.
+            self.stats.unchecked +=
+                (self.stats.lines - lines).saturating_sub(self.stats.decoded - decoded);
+        }
+    }
+
+    fn run_batch_lines(
+        &mut self,
+        batch: &Batch,
+        cut_at: Option<usize>,
         mut on_selected: impl FnMut(Selected<'_, 'q>),
     ) {
         let input = &*batch.input;
@@ -673,8 +724,14 @@ impl<'q> Exec<'q> {
             self.dec.reset();
             self.decoded_ok = false;
         }
-        if envelope && !self.selects_decoded(input, raw) {
-            return false;
+        if envelope {
+            if !self.selects_decoded_labels(input) {
+                return false;
+            }
+            self.stats.selected += 1;
+            if !q.pre_filters.iter().all(|f| f.matches(self.dec.line(raw))) {
+                return false;
+            }
         }
         if let Some((start, end)) = self.time_range {
             if self.ts < start || self.ts >= end {
@@ -686,13 +743,36 @@ impl<'q> Exec<'q> {
 
     /// The stages in order; counts the line if all keep it.
     fn run_stages(&mut self, input: &InputInfo, raw: &[u8]) -> bool {
+        let mut probed = false;
         for stage in &self.q.stages {
+            if let StageExec::LabelFilter(_) = stage {
+                self.probe_labels(input, &mut probed);
+            }
             if !self.run_stage(stage, input, raw) {
                 return false;
             }
         }
         self.stats.matched += 1;
         true
+    }
+
+    /// Notes which of the labels the label filters read this line has
+    /// (until each has been seen once), and counts the line once.
+    fn probe_labels(&mut self, input: &InputInfo, probed: &mut bool) {
+        if !*probed {
+            *probed = true;
+            self.stats.label_filtered += 1;
+        }
+        let names = &self.q.filter_labels;
+        let all = u64::MAX >> (64 - names.len().max(1));
+        if self.stats.labels_seen & all == all {
+            return;
+        }
+        for (i, n) in names.iter().enumerate() {
+            if self.stats.labels_seen & (1 << i) == 0 && self.label(input, n).is_some() {
+                self.stats.labels_seen |= 1 << i;
+            }
+        }
     }
 
     /// Like [`Exec::process`], for a line another component already
@@ -726,16 +806,25 @@ impl<'q> Exec<'q> {
     /// The selector (over input and per-line stream labels) and the leading
     /// line filters, for a line already decoded.
     fn selects_decoded(&self, input: &InputInfo, raw: &[u8]) -> bool {
-        let q = self.q;
+        self.selects_decoded_labels(input)
+            && self
+                .q
+                .pre_filters
+                .iter()
+                .all(|f| f.matches(self.dec.line(raw)))
+    }
+
+    /// The selector over input and per-line stream labels.
+    fn selects_decoded_labels(&self, input: &InputInfo) -> bool {
         let dec = &self.dec;
-        q.matchers.iter().all(|m| {
+        self.q.matchers.iter().all(|m| {
             let v = dec
                 .line_labels
                 .get(&m.name)
                 .or_else(|| input.labels.get(&m.name))
                 .unwrap_or("");
             m.m.matches(v)
-        }) && q.pre_filters.iter().all(|f| f.matches(dec.line(raw)))
+        })
     }
 
     fn run_decoded(&mut self, input: &InputInfo, raw: &[u8], arrival_ns: i64) -> bool {

@@ -679,8 +679,59 @@ fn decolorize_stage(i: Toks<'_>) -> PResult<'_, Stage> {
 /// `line_format "template"`
 fn line_format_stage(i: Toks<'_>) -> PResult<'_, Stage> {
     let (i, _) = kw("line_format")(i)?;
-    let (i, (t, _)) = cut_err(string(i))?;
+    let (i, t) = cut_err(template(i))?;
     Ok((i, Stage::LineFormat(t)))
+}
+
+/// A template string literal, checked now, so that an error in it points
+/// at its column in the query rather than at the stage.
+fn template(i: Toks<'_>) -> PResult<'_, String> {
+    let raw = first(i).raw;
+    let (r, (t, pos)) = string(i)?;
+    if let Err((at, msg)) = crate::logql::template::Template::parse(&t) {
+        return Err(fatal(
+            pos + raw_offset(raw, at),
+            format!("invalid template: {msg}"),
+        ));
+    }
+    Ok((r, t))
+}
+
+/// Where byte `at` of a string literal's value is in the literal as
+/// written (`raw`, quotes included): after the opening quote, each escape
+/// (`\"`, `\n`, `\x41`, `\u00e9`, …) counted as written.
+fn raw_offset(raw: &str, at: usize) -> usize {
+    let b = raw.as_bytes();
+    if b.first() != Some(&b'"') {
+        // A back-quoted string is its value.
+        return (1 + at).min(raw.len());
+    }
+    let (mut i, mut produced) = (1, 0);
+    while produced < at && i + 1 < b.len() {
+        let (len, out) = if b[i] == b'\\' {
+            match b.get(i + 1) {
+                Some(b'x' | b'0'..=b'7') => (4, 1),
+                Some(&u @ (b'u' | b'U')) => {
+                    let n = if u == b'u' { 4 } else { 8 };
+                    let c = raw
+                        .get(i + 2..i + 2 + n)
+                        .and_then(|h| u32::from_str_radix(h, 16).ok())
+                        .and_then(char::from_u32);
+                    (2 + n, c.map_or(3, char::len_utf8))
+                }
+                _ => (2, 1),
+            }
+        } else {
+            let n = raw[i..].chars().next().map_or(1, char::len_utf8);
+            (n, n)
+        };
+        if produced + out > at {
+            break;
+        }
+        i += len;
+        produced += out;
+    }
+    i.min(raw.len())
 }
 
 /// `dst=src` (rename) or `dst="template"`, with the offset of `dst`.
@@ -690,13 +741,14 @@ fn label_format_op(i: Toks<'_>) -> PResult<'_, (LabelFormatOp, usize)> {
     if let Ok((r, (src, _))) = ident(i) {
         return Ok((r, (LabelFormatOp::Rename { dst, src }, pos)));
     }
-    match string(i) {
-        Ok((r, (template, _))) => Ok((r, (LabelFormatOp::Template { dst, template }, pos))),
-        Err(_) => Err(nom::Err::Failure(PErr::unexpected(
+    if !matches!(first(i).tok, Tok::Str(_)) {
+        return Err(nom::Err::Failure(PErr::unexpected(
             i,
             &["IDENTIFIER", "STRING"],
-        ))),
+        )));
     }
+    let (r, template) = template(i)?;
+    Ok((r, (LabelFormatOp::Template { dst, template }, pos)))
 }
 
 /// `label_format a=b, c="{{.x}}"`; a label may be set once per stage and
