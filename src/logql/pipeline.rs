@@ -329,7 +329,7 @@ fn lookup<'a>(
         return err;
     }
     if name == "__error_details__" {
-        return err.map(|_| details).filter(|d| !d.is_empty());
+        return Some(details).filter(|d| !d.is_empty());
     }
     if let Some(v) = dec.fields.get(name) {
         return Some(v);
@@ -387,11 +387,13 @@ impl TemplateData for View<'_> {
         for (n, v) in self.dec.fields.iter() {
             f(n, v);
         }
+        // Loki keeps the error and its details apart (LabelsBuilder's err
+        // and errDetails): `drop __error__` leaves the details.
         if let Some(e) = *self.err {
             f("__error__", e);
-            if !self.details.is_empty() {
-                f("__error_details__", self.details);
-            }
+        }
+        if !self.details.is_empty() {
+            f("__error_details__", self.details);
         }
     }
 }
@@ -549,6 +551,7 @@ impl<'q> Exec<'q> {
     pub fn process(&mut self, input: &InputInfo, raw: &[u8], arrival_ns: i64) -> bool {
         let q = self.q;
         self.err = None;
+        self.err_details.clear();
         self.replaced = false;
         self.materialized = false;
         self.ts = arrival_ns;
@@ -656,6 +659,7 @@ impl<'q> Exec<'q> {
 
     fn run_decoded(&mut self, input: &InputInfo, raw: &[u8], arrival_ns: i64) -> bool {
         self.err = None;
+        self.err_details.clear();
         self.replaced = false;
         self.materialized = false;
         self.ts = self.dec.ts.unwrap_or(arrival_ns);
@@ -711,10 +715,14 @@ impl<'q> Exec<'q> {
                 );
                 match out {
                     parser_stages::Outcome::Ok => {}
+                    // Loki's addErrLabel: details only come with an error
+                    // that has them.
                     parser_stages::Outcome::Error(e, details) => {
                         self.err = Some(e);
-                        self.err_details.clear();
-                        self.err_details.push_str(&details);
+                        if !details.is_empty() {
+                            self.err_details.clear();
+                            self.err_details.push_str(&details);
+                        }
                     }
                     parser_stages::Outcome::ReplaceLine(new_line) => {
                         self.line_buf = new_line;
@@ -916,9 +924,9 @@ impl<'q> Exec<'q> {
         }
         if let Some(e) = self.err {
             f("__error__", e);
-            if !self.err_details.is_empty() {
-                f("__error_details__", &self.err_details);
-            }
+        }
+        if !self.err_details.is_empty() {
+            f("__error_details__", &self.err_details);
         }
     }
 
@@ -1153,6 +1161,36 @@ mod tests {
             &LINES[..1]
         )
         .is_empty());
+    }
+
+    /// Loki's Test_DropLabels ("drop by __error__"): dropping `__error__`
+    /// leaves `__error_details__`, which only its own drop removes
+    /// (dropLabelMatches resets err and errDetails apart).
+    #[test]
+    fn drop_error_leaves_its_details_as_loki() {
+        let names = |q: &str| -> Vec<String> {
+            let got = run(q, Format::Raw, &[], &["plain text"]);
+            let mut v: Vec<String> = got[0].1.iter().map(|(n, _)| n.clone()).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(names("| json"), ["__error__", "__error_details__"]);
+        assert_eq!(
+            names(r#"| json | drop __error__="JSONParserErr""#),
+            ["__error_details__"]
+        );
+        assert_eq!(
+            names(r#"| json | drop __error__, __error_details__"#),
+            Vec::<String>::new()
+        );
+        // The details stay visible to later stages too.
+        let got = run(
+            r#"| json | drop __error__ | __error_details__!="""#,
+            Format::Raw,
+            &[],
+            &["plain text"],
+        );
+        assert_eq!(got.len(), 1);
     }
 
     #[test]
