@@ -644,6 +644,7 @@ fn looks_like_query(s: &str) -> bool {
         || t.starts_with('|')
         || t.starts_with("!=")
         || t.starts_with("!~")
+        || t.starts_with("!>")
 }
 
 fn parse_labels(pairs: &[String]) -> Result<Labels, UsageError> {

@@ -511,3 +511,27 @@ fn bad_ip_pattern_is_a_query_error() {
         assert!(e.contains("col "), "{q}: {e}");
     }
 }
+
+/// Pattern line filters without a capture are valid, as Loki's
+/// `pattern.ParseLineFilter` (Test_ParseLineFilter) allows, and match as
+/// its `Matcher.Test`; a query starting with `!>` is taken for the query,
+/// not a file name.
+#[test]
+fn pattern_line_filters_without_captures() {
+    let input = b"foo\nbar\nxx foo\nfoo bar\n\nbaz\n";
+    let run = |q: &str| -> Vec<String> {
+        let out = run_stdin(&["filter", q], input);
+        assert_eq!(out.status.code(), Some(0), "{q}: {}", stderr(&out));
+        stdout_strings(&out)
+    };
+    // Without a capture the literal is searched for and must end the line,
+    // so "bar" matches "foo bar" and "foo" matches "xx foo".
+    assert_eq!(run(r#"!> "foo" or "bar""#), ["", "baz"]);
+    assert_eq!(
+        run(r#"|> "foo" or "bar""#),
+        ["foo", "bar", "xx foo", "foo bar"]
+    );
+    assert_eq!(run(r#"!> """#), ["foo", "bar", "xx foo", "foo bar", "baz"]);
+    assert_eq!(run(r#"|> """#), [""]);
+    assert_eq!(run(r#"|> "foo <_>""#), ["foo bar"]);
+}
