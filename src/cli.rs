@@ -652,6 +652,7 @@ fn looks_like_query(s: &str) -> bool {
         || t.starts_with('|')
         || t.starts_with("!=")
         || t.starts_with("!~")
+        || t.starts_with("!>")
 }
 
 /// A first argument that is no file but reads as a pipeline once a `|` is

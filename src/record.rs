@@ -98,7 +98,9 @@ impl Fields {
         self.len == 0
     }
 
-    fn position(&self, name: &str) -> Option<usize> {
+    /// The slot holding `name`, valid until the next `set` of a new name,
+    /// `remove` or `retain`.
+    pub fn position(&self, name: &str) -> Option<usize> {
         self.names[..self.len].iter().position(|n| n == name)
     }
 

@@ -271,6 +271,42 @@ pub fn go_duration_seconds(v: &str) -> Result<f64, String> {
     Ok(sec as f64 + nsec as f64 / 1e9)
 }
 
+/// Go's `strconv.ParseFloat(s, 64)`: what Rust's parser reads (decimal,
+/// `inf`, `infinity`, `nan`, any case, with a sign), plus hexadecimal
+/// floats, whose `p` exponent Go requires (`0x1p3` = 8, `0x1.8p1` = 3,
+/// underscores between digits allowed after the prefix).
+pub fn go_parse_float(s: &str) -> Option<f64> {
+    if let Ok(v) = s.parse::<f64>() {
+        return Some(v);
+    }
+    let (neg, body) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let hex = body
+        .strip_prefix("0x")
+        .or_else(|| body.strip_prefix("0X"))?;
+    let p = hex.find(['p', 'P'])?;
+    let (mant, exp) = (&hex[..p], &hex[p + 1..]);
+    let mant = mant.replace('_', "");
+    let (int, frac) = mant.split_once('.').unwrap_or((&mant, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let exp: i32 = match exp.strip_prefix('+') {
+        Some(e) if !e.starts_with(['+', '-']) => e.parse().ok()?,
+        _ => exp.parse().ok()?,
+    };
+    let mut v = 0f64;
+    for c in int.chars().chain(frac.chars()) {
+        v = v * 16.0 + f64::from(c.to_digit(16)?);
+    }
+    let scale = exp.checked_sub(4 * i32::try_from(frac.len()).ok()?)?;
+    let v = v * 2f64.powi(scale);
+    Some(if neg { -v } else { v })
+}
+
 /// go-humanize's `ParseBytes`, as Loki's lexer reads `5KiB` and as it reads
 /// label values for bytes filters: `5`, `5B`, `5kB`/`5KB`/`5k` (1000),
 /// `5KiB`/`5Ki` (1024), … up to exa; the unit is case-insensitive and may
@@ -524,5 +560,18 @@ mod tests {
         assert!(parse_size("").is_err());
         assert!(parse_size("1XB").is_err());
         assert!(parse_size("-1").is_err());
+    }
+
+    /// Go's strconv.ParseFloat (atof_test.go's hexadecimal cases).
+    #[test]
+    fn go_parse_float_takes_hex_floats() {
+        assert_eq!(go_parse_float("0x1p3"), Some(8.0));
+        assert_eq!(go_parse_float("-0x1.8p1"), Some(-3.0));
+        assert_eq!(go_parse_float("0x.8p1"), Some(1.0));
+        assert_eq!(go_parse_float("0x1P+2"), Some(4.0));
+        assert_eq!(go_parse_float("0xff"), None, "p exponent required");
+        assert_eq!(go_parse_float("0xp1"), None);
+        assert_eq!(go_parse_float("1.5"), Some(1.5));
+        assert_eq!(go_parse_float("abc"), None);
     }
 }

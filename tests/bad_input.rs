@@ -100,14 +100,15 @@ fn invalid_utf8_and_a_5_mib_line_pass_through() {
         err.contains(name) && err.contains("truncated"),
         "expected a truncation warning naming the file, got: {err}"
     );
-    // The cut line is no longer one JSON object: an error line, so it passes
-    // a numeric filter, as the invalid UTF-8 line does.
+    // The cut line is no longer one JSON object: an error line, but it
+    // holds status=200, which a numeric filter compares (Loki 3,
+    // grafana/loki#12378); the invalid UTF-8 line holds status=500, read
+    // before its error.
     let out = filter(["| json | status >= 500", name]);
     let got = stdout_lines(&out);
-    assert_eq!(got.len(), 3);
+    assert_eq!(got.len(), 2);
     assert_eq!(got[0], invalid);
-    assert_eq!(got[1].len(), MAX_LINE);
-    assert_eq!(got[2], last);
+    assert_eq!(got[1], last);
     // jsonl: the invalid bytes become U+FFFD in the JSON string.
     let out = filter(["--output", "jsonl", r#"| json | __error__!="""#, name]);
     let recs: Vec<Value> = lines_of(&out)
@@ -261,7 +262,8 @@ fn stdin_is_read_when_no_file_or_dash_is_given() {
         .write_stdin(input.clone())
         .assert()
         .success()
-        .stdout("not json\n{\"src\":\"in\",\"n\":6,\"status\":503}\n");
+        // Loki 3 drops "not json": no status label (grafana/loki#12378).
+        .stdout("{\"src\":\"in\",\"n\":6,\"status\":503}\n");
     AssertCommand::new(nagare_bin())
         .args(["filter", "| json | n >= 4 | __error__=\"\"", "-"])
         .write_stdin(input.clone())

@@ -18,8 +18,9 @@
 //! JSON object; nested keys flatten with `_`, arrays and nulls are not
 //! extracted, a string holding U+FFFD becomes "" (Loki's
 //! `unescapeJSONString`), a key equal to a stream label gets `_extracted`;
-//! numeric label filters pass lines carrying `__error__`, drop lines without
-//! the label, compare numerically otherwise; string filters read a missing
+//! numeric label filters drop lines without the label, error lines too
+//! (Loki 3, grafana/loki#12378), pass a value that is not a number,
+//! compare numerically otherwise; string filters read a missing
 //! label as ""; regex label matchers are anchored, line-filter regexes are
 //! not; `and` binds tighter than `or`. On a JSON error line Loki keeps the
 //! fields extracted before the error, which the oracle cannot know, so every
@@ -199,9 +200,9 @@ def sv($k):
   else "" end;
 def re($k; $re): sv($k) | test("^(?:" + $re + ")$");
 def numf($k; f):
-  if .err != null then true
-  elif (.L | has($k)) | not then false
-  else (.L[$k] | if type == "number" then . else tonumber end) | f end;
+  if (.L | has($k)) | not then false
+  else (.L[$k] | if type == "number" then . else (tonumber? // null) end)
+    | if . == null then true else f end end;
 
 def rfc3339nano: sub("(?<a>\\.[0-9]*[1-9])0+Z$"; "\(.a)Z") | sub("\\.0+Z$"; "Z");
 

@@ -162,29 +162,35 @@ fn fixture_is_as_documented() {
     assert!(requests.iter().all(|l| l.len() == 160));
 }
 
+/// Points at start, start + step, … up to end, as Loki's engine steps a
+/// range query from its start (no alignment; DESIGN: "with `--start`
+/// given the points are start, start + step, …").
 #[test]
-fn window_is_left_open_right_closed_and_steps_align_down() {
+fn window_is_left_open_right_closed_and_steps_start_at_start() {
     let q = format!("sum(count_over_time({R} [10s]))");
-    // Loki's frontend rounds start and end down to the step: 13 → 10,
-    // 27 → 20. (0,10] holds t=1,2,5 and t=10 (right edge in): 4.
-    // (10,20] holds 10.5, 15 and 20 but not t=10 (left edge out): 3.
+    // Points at 13 and 23 (33 is past 27). (3,13] holds t=5, 10, 10.5 → 3;
+    // (13,23] holds 15, 20 → 2.
     assert_matrix(
         &range(&q, 13, 27, "10s"),
-        &[("{}", &[(10, 4.0), (20, 3.0)])],
+        &[("{}", &[(13, 3.0), (23, 2.0)])],
     );
-    // (20,30]: t=25, 30 → 2; (30,40]: t=35 → 1 (the malformed line has
-    // no event label, the probe is not a request).
+    // (0,10] holds t=1,2,5 and t=10 (right edge in): 4. (10,20] holds
+    // 10.5, 15 and 20 but not t=10 (left edge out): 3. (20,30]: t=25, 30
+    // → 2; (30,40]: t=35 → 1 (the malformed line has no event label, the
+    // probe is not a request).
     assert_matrix(
         &range(&q, 10, 40, "10s"),
         &[("{}", &[(10, 4.0), (20, 3.0), (30, 2.0), (40, 1.0)])],
     );
-    // A 5s step: points at 5, 10, …; (0,5] = 1,2,5 → 3; (5,10] = 10 → 1;
-    // (10,15] = 10.5, 15 → 2; (15,20] = 20 → 1.
+    // A 5s step from 3: (−2,3] = 1,2 → 2; (3,8] = 5 → 1; (8,13] = 10,
+    // 10.5 → 2; (13,18] = 15 → 1.
     let q5 = format!("sum(count_over_time({R} [5s]))");
     assert_matrix(
         &range(&q5, 3, 22, "5s"),
-        &[("{}", &[(5, 3.0), (10, 1.0), (15, 2.0), (20, 1.0)])],
+        &[("{}", &[(3, 2.0), (8, 1.0), (13, 2.0), (18, 1.0)])],
     );
+    // An instant query is evaluated at --end exactly: (3,13] → 3.
+    assert_vector(&instant(&q, 13), &[("{}", 3.0)]);
 }
 
 #[test]

@@ -47,7 +47,7 @@ fn decodes(format: Format, line: &[u8], now_ns: i64) -> bool {
         Format::Cri => cri::looks_like(line),
         Format::Convex => convex::looks_like(line),
         Format::Loki => loki::looks_like(line),
-        Format::Logfmt => matches!(logfmt::scan(line, |_, _, _| {}), Ok(n) if n >= 2),
+        Format::Logfmt => matches!(logfmt::scan(line, true, |_, _, _| {}), Ok(n) if n >= 2),
         Format::Raw => false,
         Format::Custom(_) => {
             let stream = crate::record::Labels::new();

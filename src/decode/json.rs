@@ -494,6 +494,190 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// One step of a `json` extraction path, for [`find_path`].
+#[derive(Debug, Clone, Copy)]
+pub enum PathStep<'p> {
+    Key(&'p str),
+    Index(usize),
+}
+
+/// What [`find_path`] found: the value's raw text as it is in the line.
+#[derive(Debug, PartialEq)]
+pub enum Found<'a> {
+    Null,
+    /// A string's contents between the quotes, still escaped.
+    Str(&'a [u8]),
+    Object(&'a [u8]),
+    Array(&'a [u8]),
+    /// A number, `true` or `false`.
+    Scalar(&'a [u8]),
+}
+
+/// Walks `line` along `path` as buger/jsonparser's `EachKey` (Loki's
+/// `JSONExpressionParser`) does: lazily, reading only what lies before the
+/// value, so what follows it is not checked; the first of duplicate keys
+/// wins. `Ok(None)` when the path leads nowhere.
+pub fn find_path<'a>(
+    line: &'a [u8],
+    path: &[PathStep<'_>],
+) -> Result<Option<Found<'a>>, JsonError> {
+    let mut c = Cursor { b: line, i: 0 };
+    let mut key = String::new();
+    c.ws();
+    for step in path {
+        match (step, c.peek()) {
+            (PathStep::Key(want), Some(b'{')) => {
+                c.i += 1;
+                c.ws();
+                if c.peek() == Some(b'}') {
+                    return Ok(None);
+                }
+                loop {
+                    if c.peek() != Some(b'"') {
+                        return Err(c.err("expected object key"));
+                    }
+                    let (s, e, escaped) = c.string()?;
+                    let hit = if escaped {
+                        key.clear();
+                        unescape_into(&line[s..e], &mut key);
+                        key == *want
+                    } else {
+                        &line[s..e] == want.as_bytes()
+                    };
+                    c.ws();
+                    if c.peek() != Some(b':') {
+                        return Err(c.err("expected ':'"));
+                    }
+                    c.i += 1;
+                    c.ws();
+                    if hit {
+                        break;
+                    }
+                    c.skip_value(1)?;
+                    c.ws();
+                    match c.peek() {
+                        Some(b',') => {
+                            c.i += 1;
+                            c.ws();
+                        }
+                        Some(b'}') => return Ok(None),
+                        _ => return Err(c.err("expected ',' or '}'")),
+                    }
+                }
+            }
+            (PathStep::Index(n), Some(b'[')) => {
+                c.i += 1;
+                c.ws();
+                if c.peek() == Some(b']') {
+                    return Ok(None);
+                }
+                for _ in 0..*n {
+                    c.skip_value(1)?;
+                    c.ws();
+                    match c.peek() {
+                        Some(b',') => {
+                            c.i += 1;
+                            c.ws();
+                        }
+                        Some(b']') => return Ok(None),
+                        _ => return Err(c.err("expected ',' or ']'")),
+                    }
+                }
+            }
+            (_, None) => return Err(c.err("unexpected end of input")),
+            _ => return Ok(None),
+        }
+    }
+    let start = c.i;
+    Ok(Some(match c.peek() {
+        Some(b'"') => {
+            let (s, e, _) = c.string()?;
+            Found::Str(&line[s..e])
+        }
+        Some(b'n') => {
+            c.literal(b"null")?;
+            Found::Null
+        }
+        Some(open @ (b'{' | b'[')) => {
+            c.skip_value(1)?;
+            let raw = &line[start..c.i];
+            if open == b'{' {
+                Found::Object(raw)
+            } else {
+                Found::Array(raw)
+            }
+        }
+        _ => {
+            c.skip_value(1)?;
+            Found::Scalar(&line[start..c.i])
+        }
+    }))
+}
+
+/// Calls `member(raw key, value)` for each member of the object `line`
+/// holds, in order, as buger/jsonparser's `ObjectEach` (Loki's `unpack`):
+/// the key is passed as written (still escaped).
+pub fn each_member<'a>(
+    line: &'a [u8],
+    mut member: impl FnMut(&'a [u8], Found<'a>),
+) -> Result<(), JsonError> {
+    let mut c = Cursor { b: line, i: 0 };
+    c.ws();
+    if c.peek() != Some(b'{') {
+        return Err(c.err("expected object"));
+    }
+    c.i += 1;
+    c.ws();
+    if c.peek() == Some(b'}') {
+        return Ok(());
+    }
+    loop {
+        if c.peek() != Some(b'"') {
+            return Err(c.err("expected object key"));
+        }
+        let (ks, ke, _) = c.string()?;
+        c.ws();
+        if c.peek() != Some(b':') {
+            return Err(c.err("expected ':'"));
+        }
+        c.i += 1;
+        c.ws();
+        let start = c.i;
+        let found = match c.peek() {
+            Some(b'"') => {
+                let (s, e, _) = c.string()?;
+                Found::Str(&line[s..e])
+            }
+            Some(b'n') => {
+                c.literal(b"null")?;
+                Found::Null
+            }
+            Some(open @ (b'{' | b'[')) => {
+                c.skip_value(1)?;
+                if open == b'{' {
+                    Found::Object(&line[start..c.i])
+                } else {
+                    Found::Array(&line[start..c.i])
+                }
+            }
+            _ => {
+                c.skip_value(1)?;
+                Found::Scalar(&line[start..c.i])
+            }
+        };
+        member(&line[ks..ke], found);
+        c.ws();
+        match c.peek() {
+            Some(b',') => {
+                c.i += 1;
+                c.ws();
+            }
+            Some(b'}') => return Ok(()),
+            _ => return Err(c.err("expected ',' or '}'")),
+        }
+    }
+}
+
 /// Unescapes the raw contents of a JSON string (already validated) into
 /// `out`. Lone surrogates become U+FFFD.
 pub fn unescape_into(raw: &[u8], out: &mut String) {

@@ -1,100 +1,218 @@
 //! logfmt: `level=info msg="request done" status=200 dur=1.2ms`.
 //!
-//! The scanner follows go-logfmt, which Loki's `logfmt` stage uses: keys run
-//! to `=` or a space, values are bare words or double-quoted strings with
-//! Go escapes; a bare key has an empty value. An unterminated quote or a
-//! stray `=` is an error. Keys are sanitized into label names like the JSON
-//! keys are.
+//! The scanner follows Loki's `logfmt.Decoder` (`pkg/logql/log/logfmt`),
+//! which its `logfmt` stage uses: keys run to `=` or a space, values are
+//! bare words or double-quoted strings with Go escapes; a bare key has an
+//! empty value. An unterminated quote, a stray `=` or `"`, or a key holding
+//! U+FFFD is an error: the pair is skipped and scanning goes on (or stops,
+//! for `--strict`). Keys are sanitized into label names like the JSON keys
+//! are; a repeated key keeps its first value.
 
 use super::{DecodeCtx, Decoded, Want};
 use crate::decode::json::append_sanitized;
 use crate::record::Fields;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("logfmt syntax error at pos {}: {msg}", .pos + 1)]
+#[error("logfmt syntax error at pos {} : {msg}", .pos + 1)]
 pub struct LogfmtError {
     pub pos: usize,
     pub msg: &'static str,
 }
 
-/// Calls `pair(key, value, quoted)` for every pair; values of quoted strings
-/// are still escaped (use [`unquote_into`]). Returns the number of pairs
-/// that had an `=`.
+/// Loki's `logfmt.Decoder` (`pkg/logql/log/logfmt/decode.go`): one
+/// `ScanKeyval` step at a time. A pair that does not scan is skipped up to
+/// the next space and recorded as the decoder's error; the caller decides
+/// whether to go on (Loki's parser does, unless `--strict`).
+struct Decoder<'a> {
+    line: &'a [u8],
+    pos: usize,
+    err: Option<LogfmtError>,
+}
+
+/// A scanned value: absent (bare key, `k=` or `k= `), bare, or quoted (the
+/// bytes between the quotes, still escaped).
+enum Val<'a> {
+    None,
+    Bare(&'a [u8]),
+    Quoted(&'a [u8]),
+}
+
+/// Whether `b` holds U+FFFD or is not valid UTF-8 (Go's
+/// `bytes.ContainsRune(b, utf8.RuneError)`).
+fn contains_rune_error(b: &[u8]) -> bool {
+    match std::str::from_utf8(b) {
+        Ok(s) => s.contains('\u{FFFD}'),
+        Err(_) => true,
+    }
+}
+
+impl<'a> Decoder<'a> {
+    fn eol(&self) -> bool {
+        self.pos >= self.line.len()
+    }
+
+    fn error(&mut self, pos: usize, msg: &'static str) {
+        self.err = Some(LogfmtError { pos, msg });
+    }
+
+    /// Skips to the next space (`skip_value`) and reports no pair.
+    fn skip_value(&mut self) -> Option<(&'a [u8], Val<'a>)> {
+        let line = self.line;
+        while self.pos < line.len() && line[self.pos] > b' ' {
+            self.pos += 1;
+        }
+        None
+    }
+
+    /// `ScanKeyval`: the next pair, or `None` for a pair that does not scan
+    /// (error recorded) or trailing spaces.
+    fn scan_keyval(&mut self) -> Option<(&'a [u8], Val<'a>)> {
+        let line = self.line;
+        let n = line.len();
+        while self.pos < n && line[self.pos] <= b' ' {
+            self.pos += 1;
+        }
+        if self.pos >= n {
+            return None;
+        }
+        // key
+        let start = self.pos;
+        let mut multibyte = false;
+        let key;
+        loop {
+            if self.pos >= n {
+                key = &line[start..];
+                if multibyte && contains_rune_error(key) {
+                    self.error(self.pos, "invalid key");
+                    return None;
+                }
+                return Some((key, Val::None));
+            }
+            let c = line[self.pos];
+            if c == b'=' {
+                if self.pos == start {
+                    self.error(self.pos, "unexpected '='");
+                    return self.skip_value();
+                }
+                key = &line[start..self.pos];
+                if multibyte && contains_rune_error(key) {
+                    self.error(self.pos, "invalid key");
+                    return self.skip_value();
+                }
+                break;
+            } else if c == b'"' {
+                self.error(self.pos, "unexpected '\"'");
+                return self.skip_value();
+            } else if c <= b' ' {
+                key = &line[start..self.pos];
+                if multibyte && contains_rune_error(key) {
+                    self.error(self.pos, "invalid key");
+                    return None;
+                }
+                return Some((key, Val::None));
+            } else if c >= 0x80 {
+                multibyte = true;
+            }
+            self.pos += 1;
+        }
+        // equal
+        self.pos += 1;
+        if self.pos >= n || line[self.pos] <= b' ' {
+            return Some((key, Val::None));
+        }
+        if line[self.pos] == b'"' {
+            // qvalue
+            let open = self.pos;
+            let mut esc = false;
+            let mut j = open + 1;
+            while j < n {
+                let c = line[j];
+                if esc {
+                    esc = false;
+                } else if c == b'\\' {
+                    esc = true;
+                } else if c == b'"' {
+                    self.pos = j + 1;
+                    return Some((key, Val::Quoted(&line[open + 1..j])));
+                }
+                j += 1;
+            }
+            self.pos = n;
+            self.error(n, "unterminated quoted value");
+            return None;
+        }
+        let vs = self.pos;
+        while self.pos < n {
+            let c = line[self.pos];
+            if c == b'=' || c == b'"' {
+                self.error(
+                    self.pos,
+                    if c == b'=' {
+                        "unexpected '='"
+                    } else {
+                        "unexpected '\"'"
+                    },
+                );
+                return self.skip_value();
+            }
+            if c <= b' ' {
+                break;
+            }
+            self.pos += 1;
+        }
+        Some((key, Val::Bare(&line[vs..self.pos])))
+    }
+}
+
+/// Calls `pair(key, value, quoted)` for every pair that scans, as Loki's
+/// logfmt parser loops over `ScanKeyval`: a malformed pair is skipped and
+/// scanning goes on, unless `strict`, which stops at it. Values of quoted
+/// strings are still escaped (use [`unquote_into`]). Returns the number of
+/// pairs that had an `=`, or the (last) syntax error.
 pub fn scan<'a>(
     line: &'a [u8],
+    strict: bool,
     mut pair: impl FnMut(&'a [u8], Option<&'a [u8]>, bool),
 ) -> Result<usize, LogfmtError> {
-    let mut i = 0;
-    let n = line.len();
+    let mut dec = Decoder {
+        line,
+        pos: 0,
+        err: None,
+    };
     let mut with_value = 0;
-    while i < n {
-        // Skip garbage before a key, as go-logfmt skips spaces.
-        while i < n && line[i] <= b' ' {
-            i += 1;
-        }
-        if i >= n {
-            break;
-        }
-        if line[i] == b'=' || line[i] == b'"' {
-            return Err(LogfmtError {
-                pos: i,
-                msg: if line[i] == b'=' {
-                    "unexpected '='"
-                } else {
-                    "unexpected '\"'"
-                },
-            });
-        }
-        let ks = i;
-        while i < n && line[i] > b' ' && line[i] != b'=' && line[i] != b'"' {
-            i += 1;
-        }
-        let key = &line[ks..i];
-        if i < n && line[i] == b'"' {
-            return Err(LogfmtError {
-                pos: i,
-                msg: "unexpected '\"'",
-            });
-        }
-        if i >= n || line[i] != b'=' {
-            pair(key, None, false);
-            continue;
-        }
-        i += 1; // '='
-        with_value += 1;
-        if i < n && line[i] == b'"' {
-            let vs = i + 1;
-            let mut j = vs;
-            loop {
-                match line.get(j) {
-                    None => {
-                        return Err(LogfmtError {
-                            pos: n,
-                            msg: "unterminated quoted value",
-                        });
-                    }
-                    Some(b'\\') => j += 2,
-                    Some(b'"') => break,
-                    Some(_) => j += 1,
-                }
+    while !dec.eol() {
+        match dec.scan_keyval() {
+            Some((key, Val::None)) => pair(key, None, false),
+            Some((key, Val::Bare(v))) => {
+                with_value += 1;
+                pair(key, Some(v), false)
             }
-            pair(key, Some(&line[vs..j.min(n)]), true);
-            i = j + 1;
-        } else {
-            let vs = i;
-            while i < n && line[i] > b' ' {
-                if line[i] == b'=' || line[i] == b'"' {
-                    return Err(LogfmtError {
-                        pos: i,
-                        msg: "unexpected character in value",
-                    });
-                }
-                i += 1;
+            Some((key, Val::Quoted(v))) => {
+                with_value += 1;
+                pair(key, Some(v), true)
             }
-            pair(key, Some(&line[vs..i]), false);
+            None if strict && dec.err.is_some() => break,
+            None => {}
         }
     }
-    Ok(with_value)
+    match dec.err {
+        Some(e) => Err(e),
+        None => Ok(with_value),
+    }
+}
+
+/// Go's `bytes.Map(removeInvalidUtf, v)` as Loki's logfmt parser applies it
+/// to a value: every U+FFFD, and every byte of an invalid UTF-8 sequence
+/// (which Go decodes as U+FFFD one byte at a time), becomes a space.
+pub fn push_replacing_invalid(out: &mut String, v: &[u8]) {
+    for chunk in v.utf8_chunks() {
+        for ch in chunk.valid().chars() {
+            out.push(if ch == '\u{FFFD}' { ' ' } else { ch });
+        }
+        for _ in chunk.invalid() {
+            out.push(' ');
+        }
+    }
 }
 
 /// Unescapes a quoted logfmt value (Go `strconv.Unquote` escapes).
@@ -132,21 +250,37 @@ pub fn unquote_into(raw: &[u8], out: &mut String) {
     }
 }
 
+/// How [`extract`] treats a line.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExtractOpts {
+    /// Stop at the first malformed pair (`--strict`).
+    pub strict: bool,
+    /// Keep pairs whose value is empty (`--keep-empty`).
+    pub keep_empty: bool,
+    /// A repeated key keeps its last value instead of its first (Loki's
+    /// `LogfmtExpressionParser`, which re-sets the keys it is asked for).
+    pub last_wins: bool,
+}
+
 /// Extracts logfmt pairs into `out`: the `logfmt` format and stage share it.
-/// Bare keys are kept (empty value) only with `keep_empty`.
+/// As Loki's `LogfmtParser.Process`: keys are sanitized (a key that
+/// sanitizes to nothing is skipped), a key already extracted from this line
+/// keeps its first value, U+FFFD and invalid UTF-8 in a value become
+/// spaces, and an empty value is dropped unless `keep_empty`. `seen` is
+/// scratch for the slots set by this call.
 pub fn extract(
     line: &[u8],
     want: &Want,
     clash: &dyn Fn(&str) -> bool,
-    keep_empty: bool,
+    opts: ExtractOpts,
     name: &mut Vec<u8>,
+    seen: &mut Vec<usize>,
     out: &mut Fields,
 ) -> Result<usize, LogfmtError> {
-    scan(line, |key, value, quoted| {
-        if value.is_none() && !keep_empty {
-            return;
-        }
+    seen.clear();
+    scan(line, opts.strict, |key, raw, quoted| {
         name.clear();
+        // A key that passed the scanner is valid UTF-8 without U+FFFD.
         if !append_sanitized(name, &String::from_utf8_lossy(key)) {
             return;
         }
@@ -163,11 +297,26 @@ pub fn extract(
         if !wanted {
             return;
         }
-        out.set_with(n, |buf| match value {
-            Some(v) if quoted => unquote_into(v, buf),
-            Some(v) => buf.push_str(&String::from_utf8_lossy(v)),
+        if !opts.last_wins && out.position(n).is_some_and(|i| seen.contains(&i)) {
+            return;
+        }
+        // Unquoting and replacing keep a value non-empty, so the raw bytes
+        // say whether it is empty.
+        if raw.is_none_or(<[u8]>::is_empty) && !opts.keep_empty {
+            return;
+        }
+        out.set_with(n, |buf| match raw {
+            Some(v) if quoted && v.contains(&b'\\') => {
+                let mut unquoted = String::new();
+                unquote_into(v, &mut unquoted);
+                push_replacing_invalid(buf, unquoted.as_bytes());
+            }
+            Some(v) => push_replacing_invalid(buf, v),
             None => {}
         });
+        if let Some(i) = out.position(n) {
+            seen.push(i);
+        }
     })
 }
 
@@ -177,7 +326,17 @@ pub fn decode(line: &[u8], ctx: &DecodeCtx<'_>, out: &mut Decoded) -> bool {
     let want = super::want_with_time(ctx.want, ctx.need_ts);
     let clash = |n: &str| ctx.stream.contains(n);
     let mut name = Vec::new();
-    let ok = match extract(line, &want, &clash, false, &mut name, &mut out.fields) {
+    let mut seen = Vec::new();
+    let opts = ExtractOpts::default();
+    let ok = match extract(
+        line,
+        &want,
+        &clash,
+        opts,
+        &mut name,
+        &mut seen,
+        &mut out.fields,
+    ) {
         Ok(pairs) => pairs > 0 && std::str::from_utf8(line).is_ok(),
         Err(_) => false,
     };
@@ -201,12 +360,17 @@ mod tests {
     fn pairs(line: &str) -> Result<Vec<(String, String)>, LogfmtError> {
         let mut f = Fields::new();
         let mut name = Vec::new();
+        let opts = ExtractOpts {
+            keep_empty: true,
+            ..ExtractOpts::default()
+        };
         extract(
             line.as_bytes(),
             &Want::All,
             &|_| false,
-            true,
+            opts,
             &mut name,
+            &mut Vec::new(),
             &mut f,
         )?;
         Ok(f.iter().map(|(a, b)| (a.into(), b.into())).collect())

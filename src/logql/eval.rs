@@ -240,6 +240,25 @@ pub fn steps(start: i64, end: i64, step: i64) -> Vec<i64> {
         .collect()
 }
 
+/// Step times `start`, `start + step`, … up to `end`, as Loki's engine
+/// evaluates a range query it is given (`rangeVectorIterator` steps from
+/// the query's start; no alignment). Callers check
+/// [`step_count_from`] against [`MAX_STEPS`] first.
+pub fn steps_from(start: i64, end: i64, step: i64) -> Vec<i64> {
+    let n = step_count_from(start, end, step).min(MAX_STEPS as i128) as i64;
+    (0..n as i128)
+        .map(|k| (start as i128 + k * step as i128) as i64)
+        .collect()
+}
+
+/// How many steps [`steps_from`] gives for these bounds.
+pub fn step_count_from(start: i64, end: i64, step: i64) -> i128 {
+    if step <= 0 || end < start {
+        return 0;
+    }
+    (end as i128 - start as i128) / step as i128 + 1
+}
+
 /// At most this many steps per query (Loki's default is 11,000 points per
 /// series); more is refused rather than cut short.
 pub const MAX_STEPS: i64 = 100_000;
@@ -533,6 +552,24 @@ fn eval_range(r: &RangeAggregation, t: i64, series: &[Series]) -> Result<Value, 
     }
 }
 
+/// The order of `sort`, `sort_desc`, `topk` and `bottomk` as Loki's
+/// heaps give it (`vectorByValueHeap`/`vectorByReverseValueHeap` in
+/// pkg/logql/vector.go count NaN as less than anything on the way in,
+/// and it comes out last): values ascending or descending, NaN (of any
+/// sign) last, so `topk` and `bottomk` keep it only when too few other
+/// values are left.
+fn nan_last(a: f64, b: f64, ascending: bool) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        // Go's `<`: -0 and 0 are equal.
+        _ if ascending => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
+        _ => b.partial_cmp(&a).unwrap_or(Ordering::Equal),
+    }
+}
+
 fn aggregate(
     v: &VectorAggregation,
     input: Vec<(LabelSet, f64)>,
@@ -544,14 +581,7 @@ fn aggregate(
     match v.op {
         VectorOp::Sort | VectorOp::SortDesc => {
             let mut out = input;
-            out.sort_by(|a, b| {
-                let o = a.1.total_cmp(&b.1);
-                if v.op == VectorOp::Sort {
-                    o
-                } else {
-                    o.reverse()
-                }
-            });
+            out.sort_by(|a, b| nan_last(a.1, b.1, v.op == VectorOp::Sort));
             Ok(out)
         }
         VectorOp::Topk | VectorOp::Bottomk => {
@@ -562,14 +592,7 @@ fn aggregate(
             }
             let mut out = Vec::new();
             for (_, mut members) in groups {
-                members.sort_by(|a, b| {
-                    let o = b.1.total_cmp(&a.1);
-                    if v.op == VectorOp::Topk {
-                        o
-                    } else {
-                        o.reverse()
-                    }
-                });
+                members.sort_by(|a, b| nan_last(a.1, b.1, v.op == VectorOp::Bottomk));
                 members.truncate(k);
                 out.extend(members);
             }
@@ -836,6 +859,20 @@ mod tests {
         }
     }
 
+    /// Loki's engine steps a range query from its start: start, start +
+    /// step, … while ≤ end.
+    #[test]
+    fn steps_from_start_are_not_aligned() {
+        assert_eq!(
+            steps_from(7 * S, 31 * S, 10 * S),
+            vec![7 * S, 17 * S, 27 * S]
+        );
+        assert_eq!(step_count_from(7 * S, 31 * S, 10 * S), 3);
+        assert_eq!(steps_from(7 * S, 7 * S, 10 * S), vec![7 * S]);
+        assert!(steps_from(8 * S, 7 * S, 10 * S).is_empty());
+        assert_eq!(step_count_from(i64::MIN, i64::MAX, 1), u64::MAX as i128 + 1);
+    }
+
     #[test]
     fn steps_are_aligned_to_multiples() {
         // Start and end both round down: 7 → 0, 31 → 30.
@@ -1034,6 +1071,35 @@ mod tests {
         let e = metric(r#"rate_counter({job="a"} | unwrap v [10s])"#);
         let data = vec![vec![series(&[("job", "a")], &[(3, 2.0)])]];
         assert_eq!(vector(eval_at(&e, 10 * S, &data).unwrap())[0].1, 0.0);
+    }
+
+    /// NaN comes last in `sort`, `sort_desc`, `topk` and `bottomk`, as
+    /// Loki's value heaps (pkg/logql/vector.go, VectorAggEvaluator) put it.
+    #[test]
+    fn nan_sorts_last_as_loki() {
+        let data = vec![vec![
+            series(&[("k", "a")], &[(1, 2.0)]),
+            series(&[("k", "n")], &[(1, f64::NAN)]),
+            series(&[("k", "b")], &[(1, 5.0)]),
+            series(&[("k", "m")], &[(1, -f64::NAN)]),
+        ]];
+        let order = |q: &str| -> Vec<String> {
+            vector(eval_at(&metric(q), 5 * S, &data).unwrap())
+                .into_iter()
+                .map(|(l, _)| l[0].1.clone())
+                .collect()
+        };
+        let inner = r#"sum_over_time({job="a"} | unwrap v [10s])"#;
+        let top = order(&format!("sort_desc({inner})"));
+        assert_eq!(top[..2], ["b", "a"]);
+        let bottom = order(&format!("sort({inner})"));
+        assert_eq!(bottom[..2], ["a", "b"]);
+        assert_eq!(order(&format!("topk(2, {inner})")), ["b", "a"]);
+        assert_eq!(order(&format!("bottomk(2, {inner})")), ["a", "b"]);
+        // NaN is kept only when fewer values are left.
+        let three = order(&format!("topk(3, {inner})"));
+        assert_eq!(three.len(), 3);
+        assert!(three[2] == "n" || three[2] == "m");
     }
 
     #[test]

@@ -86,10 +86,14 @@ impl IpPattern {
         let n = text.len();
         let mut i = 0;
         while i < n {
-            // Loki's hints need 4 (IPv4) or 5 (IPv6) bytes from `i`.
+            // Loki's ipFilter.filter: the IPv4 hint needs 4 bytes from `i`;
+            // the IPv6 hint reads 0 past the end, so a short address such
+            // as `::1` is found at the very end of the line.
+            let at = |k: usize| text.get(k).copied().unwrap_or(0);
+            let six = [at(i), at(i + 1), at(i + 2), at(i + 3), at(i + 4)];
             let charset = if i + 3 < n && ipv4_hint(&text[i..i + 4]) {
                 Some(IPV4_CHARS)
-            } else if i + 4 < n && ipv6_hint(&text[i..i + 5]) {
+            } else if ipv6_hint(&six) {
                 Some(IPV6_CHARS)
             } else {
                 None
@@ -141,6 +145,18 @@ mod tests {
 
     fn p(s: &str) -> IpPattern {
         IpPattern::parse(s).unwrap()
+    }
+
+    /// Loki's ip_test.go "vpn connected to ::1": an address at the very
+    /// end of the line matches (ipFilter.filter reads 0 past the end for
+    /// the IPv6 hint).
+    #[test]
+    fn finds_an_address_at_the_very_end_of_the_line() {
+        assert!(p("::1").find_in(b"vpn connected to ::1"));
+        assert!(p("::1").find_in(b"::1"));
+        assert!(p("1::").find_in(b"at 1::"));
+        assert!(p("10.0.0.1").find_in(b"from 10.0.0.1"));
+        assert!(!p("::2").find_in(b"vpn connected to ::1"));
     }
 
     #[test]
@@ -211,8 +227,9 @@ mod tests {
         assert!(f("::1", "[::1]:8080 up"));
         assert!(f("2001:db8::/32", "peer 2001:db8::5 connected"));
         assert!(!f("2001:db8::/32", "peer 2001:db9::5 connected"));
-        // Loki's IPv6 hint needs 5 bytes, so a bare "::1" is never found.
-        assert!(!f("::1", "::1"));
+        // Current Loki reads the IPv6 hint past the end as 0s, so a bare
+        // "::1" is found (older Loki needed 5 bytes).
+        assert!(f("::1", "::1"));
         // Non-ASCII and invalid UTF-8 around an address are fine.
         assert!(f("10.0.0.1", "é\u{ff}10.0.0.1"));
         let mut bytes = b"\xff\xfe 10.0.0.1".to_vec();

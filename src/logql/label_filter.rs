@@ -2,11 +2,15 @@
 //!
 //! - a string filter reads a missing label as "" (so `q=""` matches records
 //!   without `q`); regex matchers are anchored;
-//! - a numeric, duration or bytes filter passes a line that already carries
-//!   `__error__`, drops a line that lacks the label, and on a value that
-//!   does not parse sets `__error__="LabelFilterErr"` and passes the line;
-//! - `and` stops at the first false side; `or` evaluates both sides (so both
-//!   may set errors), as Loki's `BinaryLabelFilter` does.
+//! - a numeric, duration or bytes filter drops a line that lacks the label
+//!   (even one already carrying `__error__`), compares a value that is
+//!   present, and on a value that does not parse passes the line and sets
+//!   `__error__="LabelFilterErr"` unless an error is already set (Loki 3,
+//!   grafana/loki#12378);
+//! - an `ip(…)` filter still passes a line that carries `__error__`
+//!   (Loki's `IPLabelFilter`);
+//! - `or` stops at the first side that passes; `and` evaluates both sides
+//!   (so both may set errors), as Loki's `BinaryLabelFilter.Process` does.
 
 use regex::Regex;
 
@@ -159,12 +163,14 @@ impl LabelFilterExec {
 
     pub fn eval(&self, st: &mut dyn FilterState) -> bool {
         match self {
-            LabelFilterExec::And(a, b) => a.eval(st) && b.eval(st),
-            LabelFilterExec::Or(a, b) => {
+            // Loki's BinaryLabelFilter.Process: `or` returns as soon as
+            // its left side passes; `and` always runs both sides.
+            LabelFilterExec::And(a, b) => {
                 let l = a.eval(st);
                 let r = b.eval(st);
-                l || r
+                l && r
             }
+            LabelFilterExec::Or(a, b) => a.eval(st) || b.eval(st),
             LabelFilterExec::Str { name, m } => m.matches(st.label(name).unwrap_or("")),
             // Loki's IPLabelFilter: error lines pass, a missing label fails
             // (for `!=` too), and the value is scanned for an address.
@@ -187,9 +193,8 @@ impl LabelFilterExec {
                 op,
                 value,
             } => {
-                if st.has_error() {
-                    return true;
-                }
+                // Loki 3's Numeric/Duration/BytesLabelFilter.Process: no
+                // pass for error lines; the label decides.
                 let Some(v) = st.label(name) else {
                     return false;
                 };
@@ -201,7 +206,10 @@ impl LabelFilterExec {
                 match parsed {
                     Ok(x) => op.holds(x, *value),
                     Err(details) => {
-                        st.set_error(LABEL_FILTER_ERR, &details);
+                        // "Don't overwrite what might be a more useful error"
+                        if !st.has_error() {
+                            st.set_error(LABEL_FILTER_ERR, &details);
+                        }
                         true
                     }
                 }
@@ -271,18 +279,77 @@ mod tests {
             err: None,
         };
         assert!(!f.eval(&mut s));
-        // A line with an error passes.
+        // Loki 3 (grafana/loki#12378): a line with an error but without
+        // the label is dropped; with the label, its value is compared.
         let mut s = St {
             labels: vec![],
             err: Some("JSONParserErr"),
         };
+        assert!(!f.eval(&mut s));
+        let mut s = St {
+            labels: vec![("status", "200")],
+            err: Some("JSONParserErr"),
+        };
+        assert!(!f.eval(&mut s));
+        let mut s = St {
+            labels: vec![("status", "503")],
+            err: Some("JSONParserErr"),
+        };
         assert!(f.eval(&mut s));
-        // A value that does not parse: error set, line passes.
+        // A value that does not parse: error set, line passes
+        // (TestBinary_Filter's `number>100` on "not_a_number").
         let mut s = St {
             labels: vec![("status", "abc")],
             err: None,
         };
         assert!(f.eval(&mut s));
+        assert_eq!(s.err, Some(LABEL_FILTER_ERR));
+        // ...but an error already set is kept ("Don't overwrite what might
+        // be a more useful error").
+        let mut s = St {
+            labels: vec![("status", "abc")],
+            err: Some("JSONParserErr"),
+        };
+        assert!(f.eval(&mut s));
+        assert_eq!(s.err, Some("JSONParserErr"));
+    }
+
+    /// Loki's BinaryLabelFilter.Process: `or` stops at the first side that
+    /// passes, so `lvl="error" or took > 1s` on `took=oops` keeps the line
+    /// without an error; `and` evaluates both sides.
+    #[test]
+    fn binary_short_circuit_as_loki() {
+        let lvl = || LabelFilterExec::Str {
+            name: "lvl".into(),
+            m: StrMatch::compile(MatchOp::Eq, "error", 0).unwrap(),
+        };
+        let took = || LabelFilterExec::Cmp {
+            name: "took".into(),
+            kind: Kind::Duration,
+            op: CmpOp::Gt,
+            value: 1.0,
+        };
+        let or = LabelFilterExec::Or(Box::new(lvl()), Box::new(took()));
+        let mut s = St {
+            labels: vec![("lvl", "error"), ("took", "oops")],
+            err: None,
+        };
+        assert!(or.eval(&mut s));
+        assert_eq!(s.err, None);
+        // Left side fails: the right side runs and sets the error.
+        let mut s = St {
+            labels: vec![("lvl", "info"), ("took", "oops")],
+            err: None,
+        };
+        assert!(or.eval(&mut s));
+        assert_eq!(s.err, Some(LABEL_FILTER_ERR));
+        // `and` with a failing left side still runs the right side.
+        let and = LabelFilterExec::And(Box::new(lvl()), Box::new(took()));
+        let mut s = St {
+            labels: vec![("lvl", "info"), ("took", "oops")],
+            err: None,
+        };
+        assert!(!and.eval(&mut s));
         assert_eq!(s.err, Some(LABEL_FILTER_ERR));
     }
 

@@ -11,7 +11,7 @@ use regex::bytes::Regex;
 
 use super::ast::{LineFilter, LineFilterOp, LineFilterValue};
 use super::ip::IpPattern;
-use super::pattern::Pattern;
+use super::pattern::LinePattern;
 use super::CompileError;
 
 #[derive(Debug)]
@@ -23,7 +23,7 @@ pub enum LineFilterExec {
         negated: bool,
     },
     Pattern {
-        patterns: Vec<Pattern>,
+        patterns: Vec<LinePattern>,
         negated: bool,
     },
     /// `|=`/`!=` with at least one `ip()` alternative.
@@ -87,7 +87,7 @@ impl LineFilterExec {
             LineFilterOp::Pattern | LineFilterOp::NotPattern => {
                 let patterns = texts
                     .iter()
-                    .map(|t| Pattern::parse(t).map_err(|m| CompileError::new(f.pos, m)))
+                    .map(|t| LinePattern::parse(t).map_err(|m| CompileError::new(f.pos, m)))
                     .collect::<Result<Vec<_>, _>>()?;
                 LineFilterExec::Pattern {
                     patterns,

@@ -70,8 +70,20 @@ pub struct MetricPlan<'m> {
 
 /// The evaluation steps from `start` to `end`, or why there would be too
 /// many (more than [`eval::MAX_STEPS`]: refused rather than cut short).
-fn checked_steps(start: i64, end: i64, step: i64) -> Result<Vec<i64>, MetricQueryError> {
-    let n = eval::step_count(start, end, step);
+/// From a `--start` the steps are start, start + step, … as Loki's engine
+/// evaluates them (`from_start`); over the data's own span the first is
+/// aligned down to a multiple of the step.
+fn checked_steps(
+    start: i64,
+    end: i64,
+    step: i64,
+    from_start: bool,
+) -> Result<Vec<i64>, MetricQueryError> {
+    let n = if from_start {
+        eval::step_count_from(start, end, step)
+    } else {
+        eval::step_count(start, end, step)
+    };
     if n > eval::MAX_STEPS as i128 {
         return Err(MetricQueryError::Query(format!(
             "the query would evaluate {n} steps of {}s from {} to {}, more than {}: give a larger --step or a shorter --start/--end",
@@ -81,7 +93,11 @@ fn checked_steps(start: i64, end: i64, step: i64) -> Result<Vec<i64>, MetricQuer
             eval::MAX_STEPS
         )));
     }
-    Ok(eval::steps(start, end, step))
+    Ok(if from_start {
+        eval::steps_from(start, end, step)
+    } else {
+        eval::steps(start, end, step)
+    })
 }
 
 impl<'m> MetricPlan<'m> {
@@ -98,7 +114,7 @@ impl<'m> MetricPlan<'m> {
         };
         let known_times = match (params.instant, params.start, params.end) {
             (true, _, Some(end)) => Some(vec![end]),
-            (false, Some(start), Some(end)) => Some(checked_steps(start, end, step)?),
+            (false, Some(start), Some(end)) => Some(checked_steps(start, end, step, true)?),
             _ => None,
         };
         let ranges = eval::range_aggregations(expr);
@@ -244,11 +260,20 @@ impl<'m> MetricPlan<'m> {
             .params
             .start
             .unwrap_or(if lo == i64::MAX { 0 } else { lo });
-        let end = self.params.end.unwrap_or(if hi == i64::MIN {
-            start
-        } else {
-            hi.div_euclid(step) * step + if hi.rem_euclid(step) == 0 { 0 } else { step }
-        });
+        // Up to the first step at or after the last sample: on the grid
+        // from `--start` when given, else on multiples of the step.
+        let from_start = self.params.start.is_some();
+        let end = self
+            .params
+            .end
+            .unwrap_or(if hi == i64::MIN || (from_start && hi <= start) {
+                start
+            } else if from_start {
+                let k = (hi as i128 - start as i128 + step as i128 - 1) / step as i128;
+                (start as i128 + k * step as i128).min(i64::MAX as i128) as i64
+            } else {
+                hi.div_euclid(step) * step + if hi.rem_euclid(step) == 0 { 0 } else { step }
+            });
         if self.params.instant {
             let at = self
                 .params
@@ -256,7 +281,7 @@ impl<'m> MetricPlan<'m> {
                 .unwrap_or(if hi == i64::MIN { start } else { hi });
             Ok(vec![at])
         } else {
-            checked_steps(start, end, step)
+            checked_steps(start, end, step, from_start)
         }
     }
 }

@@ -2,7 +2,8 @@
 //! `decolorize`. Each extracts labels from the current line; `json` and
 //! `logfmt` set `__error__` as Loki does when the line is not in their
 //! format (`logfmt` only with `--strict`, since by default Loki's logfmt
-//! parser skips what it cannot read).
+//! parser skips what it cannot read). Each follows its Loki counterpart in
+//! `pkg/logql/log/parser.go`, and its unit tests name the Loki tests.
 //!
 //! These are stages of a compiled pipeline that run on every line; the
 //! parser of the query text itself is [`super::syntax`].
@@ -12,7 +13,9 @@ use regex::bytes::Regex;
 use super::ast::{ExtractionParam, Parser};
 use super::pattern::Pattern;
 use super::CompileError;
-use crate::decode::json::{append_sanitized, JsonScanner};
+use crate::decode::json::{
+    append_sanitized, each_member, find_path, unescape_into, Found, JsonScanner, PathStep,
+};
 use crate::decode::{logfmt, Want};
 use crate::record::Fields;
 
@@ -60,6 +63,7 @@ pub enum Outcome {
 pub struct Scratch {
     json: JsonScanner,
     name: Vec<u8>,
+    seen: Vec<usize>,
 }
 
 /// Parses a `json` extraction path (`a.b[0]`, `["a"]["b"]`, `.a`).
@@ -175,61 +179,118 @@ impl ParserExec {
                 Ok(()) => Outcome::Ok,
                 Err(e) => Outcome::Error(JSON_PARSER_ERR, e.to_string()),
             },
+            // Loki's JSONExpressionParser.Process: an empty line is left
+            // alone; a line that does not start as JSON is an error (no
+            // details, no labels); each path takes the first of duplicate
+            // keys; an object is its raw text, other values go through
+            // unescapeJSONString; a label whose path finds nothing is "".
             ParserExec::JsonParams(params) => {
-                let value: serde_json::Value = match serde_json::from_slice(line) {
-                    Ok(v) => v,
-                    Err(e) => return Outcome::Error(JSON_PARSER_ERR, e.to_string()),
-                };
+                if line.is_empty() {
+                    return Outcome::Ok;
+                }
+                if !matches!(line[0], b'"' | b'{' | b'[') {
+                    return Outcome::Error(JSON_PARSER_ERR, String::new());
+                }
+                let mut outcome = Outcome::Ok;
+                let mut steps = Vec::new();
                 for (label, path) in params {
-                    let mut cur = Some(&value);
-                    for el in path {
-                        cur = match (cur, el) {
-                            (Some(serde_json::Value::Object(m)), PathElem::Key(k)) => m.get(k),
-                            (Some(serde_json::Value::Array(a)), PathElem::Index(i)) => a.get(*i),
-                            _ => None,
-                        };
-                    }
+                    steps.clear();
+                    steps.extend(path.iter().map(|el| match el {
+                        PathElem::Key(k) => PathStep::Key(k),
+                        PathElem::Index(i) => PathStep::Index(*i),
+                    }));
+                    let found = match find_path(line, &steps) {
+                        Ok(Some(found)) => found,
+                        Ok(None) => continue,
+                        Err(e) => {
+                            outcome = Outcome::Error(JSON_PARSER_ERR, e.to_string());
+                            continue;
+                        }
+                    };
                     let name = if clash(label) {
                         format!("{label}_extracted")
                     } else {
                         label.clone()
                     };
-                    fields.set_with(&name, |buf| match cur {
-                        Some(serde_json::Value::String(s)) => buf.push_str(s),
-                        Some(serde_json::Value::Null) | None => {}
-                        Some(v) => buf.push_str(&v.to_string()),
+                    fields.set_with(&name, |buf| match found {
+                        Found::Null => {}
+                        Found::Object(raw) => buf.push_str(&String::from_utf8_lossy(raw)),
+                        Found::Str(raw) | Found::Array(raw) | Found::Scalar(raw) => {
+                            unescape_json_string(raw, buf)
+                        }
                     });
                 }
-                Outcome::Ok
+                // "Ensure there's a label for every value".
+                for (label, _) in params {
+                    if !clash(label) && !fields.contains(label) {
+                        fields.set(label, "");
+                    }
+                }
+                outcome
             }
             ParserExec::Logfmt { strict, keep_empty } => {
-                match logfmt::extract(line, want, clash, *keep_empty, &mut scratch.name, fields) {
+                let opts = logfmt::ExtractOpts {
+                    strict: *strict,
+                    keep_empty: *keep_empty,
+                    last_wins: false,
+                };
+                let r = logfmt::extract(
+                    line,
+                    want,
+                    clash,
+                    opts,
+                    &mut scratch.name,
+                    &mut scratch.seen,
+                    fields,
+                );
+                match r {
                     Err(e) if *strict => Outcome::Error(LOGFMT_PARSER_ERR, e.to_string()),
                     _ => Outcome::Ok,
                 }
             }
+            // Loki's LogfmtExpressionParser.Process: every label is set to
+            // "" first (unless it is a stream label); a key asked for keeps
+            // its last value; a value holding U+FFFD is "".
             ParserExec::LogfmtParams {
                 strict,
-                keep_empty,
+                keep_empty: _,
                 params,
             } => {
-                let mut tmp = Fields::new();
-                let r = logfmt::extract(
-                    line,
-                    &Want::All,
-                    &|_| false,
-                    *keep_empty,
-                    &mut scratch.name,
-                    &mut tmp,
-                );
-                for (label, key) in params {
-                    let name = if clash(label) {
+                let target = |label: &str| {
+                    if clash(label) {
                         format!("{label}_extracted")
                     } else {
-                        label.clone()
-                    };
-                    fields.set(&name, tmp.get(key).unwrap_or(""));
+                        label.to_string()
+                    }
+                };
+                for (label, _) in params {
+                    if !clash(label) {
+                        fields.set(label, "");
+                    }
                 }
+                let name = &mut scratch.name;
+                let r = logfmt::scan(line, *strict, |key, raw, quoted| {
+                    name.clear();
+                    if !append_sanitized(name, &String::from_utf8_lossy(key)) {
+                        return;
+                    }
+                    let k = std::str::from_utf8(name).unwrap_or("");
+                    let id = params
+                        .iter()
+                        .find(|(_, orig)| orig == k)
+                        .or_else(|| params.iter().find(|(label, _)| label == k));
+                    let Some((label, _)) = id else { return };
+                    let mut v = String::new();
+                    match raw {
+                        Some(raw) if quoted => logfmt::unquote_into(raw, &mut v),
+                        Some(raw) => v.push_str(&String::from_utf8_lossy(raw)),
+                        None => {}
+                    }
+                    if v.contains('\u{FFFD}') {
+                        v.clear();
+                    }
+                    fields.set(&target(label), &v);
+                });
                 match r {
                     Err(e) if *strict => Outcome::Error(LOGFMT_PARSER_ERR, e.to_string()),
                     _ => Outcome::Ok,
@@ -256,25 +317,53 @@ impl ParserExec {
                 });
                 Outcome::Ok
             }
+            // Loki's UnpackParser.Process: an empty line is left alone; a
+            // line not starting with `{` is an error; string members become
+            // labels only when the object packs an `_entry`, which becomes
+            // the line. A stream label's name takes `_extracted` before the
+            // key is sanitized; a blank key gives the label named "".
             ParserExec::Unpack => {
-                let map: serde_json::Map<String, serde_json::Value> =
-                    match serde_json::from_slice(line) {
-                        Ok(m) => m,
-                        Err(e) => return Outcome::Error(JSON_PARSER_ERR, e.to_string()),
-                    };
+                if line.is_empty() {
+                    return Outcome::Ok;
+                }
+                if line[0] != b'{' {
+                    return Outcome::Error(
+                        JSON_PARSER_ERR,
+                        "expecting json object(6), but it is not".to_string(),
+                    );
+                }
                 let mut entry = None;
-                for (k, v) in &map {
-                    let serde_json::Value::String(s) = v else {
-                        continue;
-                    };
-                    if k == "_entry" {
-                        entry = Some(s.clone().into_bytes());
-                        continue;
+                let mut labels: Vec<(Vec<u8>, String)> = Vec::new();
+                let r = each_member(line, |key, value| {
+                    let Found::Str(raw) = value else { return };
+                    if key == b"_entry" {
+                        let mut e = String::new();
+                        unescape_into(raw, &mut e);
+                        entry = Some(e.into_bytes());
+                        return;
                     }
-                    set_capture(fields, clash, &mut scratch.name, k, Some(s.as_bytes()));
+                    let key = String::from_utf8_lossy(key);
+                    let key = if clash(&key) {
+                        format!("{key}_extracted")
+                    } else {
+                        key.into_owned()
+                    };
+                    let mut name = Vec::new();
+                    append_sanitized(&mut name, &key);
+                    let mut v = String::new();
+                    unescape_json_string(raw, &mut v);
+                    labels.push((name, v));
+                });
+                if let Err(e) = r {
+                    return Outcome::Error(JSON_PARSER_ERR, e.to_string());
                 }
                 match entry {
-                    Some(e) => Outcome::ReplaceLine(e),
+                    Some(e) => {
+                        for (name, v) in &labels {
+                            fields.set_with_name_bytes(name, |b| b.push_str(v));
+                        }
+                        Outcome::ReplaceLine(e)
+                    }
                     None => Outcome::Ok,
                 }
             }
@@ -288,6 +377,14 @@ impl ParserExec {
             }
         }
     }
+}
+
+/// Loki's `unescapeJSONString`: JSON escapes undone, and U+FFFD (also
+/// from invalid UTF-8) replaced with a space (`removeInvalidUtf`).
+fn unescape_json_string(raw: &[u8], out: &mut String) {
+    let mut s = String::new();
+    unescape_into(raw, &mut s);
+    logfmt::push_replacing_invalid(out, s.as_bytes());
 }
 
 fn set_capture(
@@ -386,6 +483,231 @@ mod tests {
         let (f, err) = run(&lax, "a=1 b=\"unterminated");
         assert_eq!(err, None);
         assert_eq!(f.get("a"), Some("1"));
+    }
+
+    fn logfmt(strict: bool, keep_empty: bool) -> Parser {
+        Parser::Logfmt {
+            strict,
+            keep_empty,
+            params: vec![],
+        }
+    }
+
+    fn run_details(p: &Parser, line: &[u8]) -> (Vec<(String, String)>, Option<String>) {
+        let e = ParserExec::compile(p).unwrap();
+        let mut f = Fields::new();
+        let mut s = Scratch::default();
+        let out = e.run(line, &Want::All, &|n| n == "foo", &mut s, &mut f);
+        let err = match out {
+            Outcome::Error(_, d) => Some(d),
+            _ => None,
+        };
+        let mut got: Vec<(String, String)> = f.iter().map(|(a, b)| (a.into(), b.into())).collect();
+        got.sort();
+        (got, err)
+    }
+
+    fn labels(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Loki's TestLogfmtParser_parse (pkg/logql/log/parser_test.go), with
+    /// the stream label `foo`: without `--strict` a malformed pair is
+    /// skipped and decoding goes on; with it, decoding stops there and the
+    /// error says where.
+    #[test]
+    fn logfmt_as_loki_parse_table() {
+        type Pairs<'a> = &'a [(&'a str, &'a str)];
+        // (line, labels, labels with --strict, the strict error's details)
+        let cases: &[(&[u8], Pairs, Pairs, Option<&str>)] = &[
+            (
+                b"foobar====wqe=sdad1r",
+                &[],
+                &[],
+                Some("logfmt syntax error at pos 8 : unexpected '='"),
+            ),
+            (
+                "buzz=foo bar=\u{FFFD}f".as_bytes(),
+                &[("bar", " f"), ("buzz", "foo")],
+                &[("bar", " f"), ("buzz", "foo")],
+                None,
+            ),
+            (b"buzz bar=foo", &[("bar", "foo")], &[("bar", "foo")], None),
+            (
+                br#"foo="foo bar" =notkey bar=10ms"#,
+                &[("foo_extracted", "foo bar"), ("bar", "10ms")],
+                &[("foo_extracted", "foo bar")],
+                Some("logfmt syntax error at pos 15 : unexpected '='"),
+            ),
+            (
+                "foo=\"foo bar\" b\u{FFFD}r=10ms".as_bytes(),
+                &[("foo_extracted", "foo bar")],
+                &[("foo_extracted", "foo bar")],
+                Some("logfmt syntax error at pos 20 : invalid key"),
+            ),
+            (
+                br#"foo="foo bar" bu"zz=10ms"#,
+                &[("foo_extracted", "foo bar")],
+                &[("foo_extracted", "foo bar")],
+                Some(r#"logfmt syntax error at pos 17 : unexpected '"'"#),
+            ),
+            (
+                br#"bar=bu=zz foo="foo bar""#,
+                &[("foo_extracted", "foo bar")],
+                &[],
+                Some("logfmt syntax error at pos 7 : unexpected '='"),
+            ),
+            // "duplicate from line property": the first value is kept.
+            (
+                br#"foobar="foo bar" foobar=10ms"#,
+                &[("foobar", "foo bar")],
+                &[("foobar", "foo bar")],
+                None,
+            ),
+            // A key that sanitizes to nothing is skipped.
+            (b"\xc2\xa0=x a=1", &[("a", "1")], &[("a", "1")], None),
+        ];
+        for (line, lax, strict, err) in cases {
+            let (got, e) = run_details(&logfmt(false, false), line);
+            assert_eq!(got, labels(lax), "{}", String::from_utf8_lossy(line));
+            assert_eq!(e, None);
+            let (got, e) = run_details(&logfmt(true, false), line);
+            assert_eq!(
+                got,
+                labels(strict),
+                "strict {}",
+                String::from_utf8_lossy(line)
+            );
+            assert_eq!(
+                e.as_deref(),
+                *err,
+                "strict {}",
+                String::from_utf8_lossy(line)
+            );
+        }
+    }
+
+    /// Loki's TestLogfmtParser_keepEmpty: an empty value is dropped unless
+    /// `--keep-empty`; U+FFFD in a value becomes a space (removeInvalidUtf),
+    /// and so does each byte of invalid UTF-8.
+    #[test]
+    fn logfmt_keep_empty_and_error_runes() {
+        for strict in [false, true] {
+            let (got, _) = run_details(&logfmt(strict, false), b"foo bar=buzz e= q=\"\"");
+            assert_eq!(got, labels(&[("bar", "buzz")]));
+            let (got, _) = run_details(&logfmt(strict, true), b"foo bar=buzz");
+            assert_eq!(got, labels(&[("foo_extracted", ""), ("bar", "buzz")]));
+            for keep in [false, true] {
+                let (got, _) =
+                    run_details(&logfmt(strict, keep), "foo=b\u{FFFD}r bar=buzz".as_bytes());
+                assert_eq!(got, labels(&[("foo_extracted", "b r"), ("bar", "buzz")]));
+            }
+            let (got, _) = run_details(&logfmt(strict, false), b"x=a\xe2\x82b");
+            assert_eq!(got, labels(&[("x", "a  b")]));
+        }
+    }
+
+    fn json_with(params: &[(&str, &str)]) -> Parser {
+        Parser::Json(
+            params
+                .iter()
+                .map(|(label, path)| ExtractionParam {
+                    label: label.to_string(),
+                    path: path.to_string(),
+                })
+                .collect(),
+        )
+    }
+
+    /// Loki's TestJSONExpressionParser (pkg/logql/log/parser_test.go),
+    /// with the stream label `foo`.
+    #[test]
+    fn json_params_as_loki() {
+        let line = br#"{"app":"foo","null_field":null,"bool_field":false,"pod":{"uuid":"foo","deployment":{"ref":"foobar", "params": [1,2,3,"string_value"]}}}"#;
+        let one =
+            |label: &str, path: &str, line: &[u8]| run_details(&json_with(&[(label, path)]), line);
+        // "full object": the raw text as in the line, not re-serialised.
+        let (got, _) = one("deployment", "pod.deployment", line);
+        assert_eq!(
+            got,
+            labels(&[(
+                "deployment",
+                r#"{"ref":"foobar", "params": [1,2,3,"string_value"]}"#
+            )])
+        );
+        let (got, _) = one("params", "pod.deployment.params", line);
+        assert_eq!(got, labels(&[("params", r#"[1,2,3,"string_value"]"#)]));
+        // "null field", "boolean field", "expression matching nothing".
+        assert_eq!(one("nf", "null_field", line).0, labels(&[("nf", "")]));
+        assert_eq!(one("b", "bool_field", line).0, labels(&[("b", "false")]));
+        assert_eq!(one("nope", "pod.nope", line).0, labels(&[("nope", "")]));
+        // "label override": a stream label's name takes `_extracted`.
+        assert_eq!(
+            one("foo", "pod.uuid", line).0,
+            labels(&[("foo_extracted", "foo")])
+        );
+        // "duplicate field name takes first value".
+        assert_eq!(
+            one("app", "app", br#"{"app":"foo","app":"duplicate"}"#).0,
+            labels(&[("app", "foo")])
+        );
+        // "nested object with escaped value": lazy, like jsonparser.
+        assert_eq!(
+            one("app", "app", br#"{"app":{"name":"great \"loki\""}"#).0,
+            labels(&[("app", r#"{"name":"great \"loki\""}"#)])
+        );
+        // "invalid JSON line": an error without details, and no labels.
+        let (got, err) = one("uuid", "will.not.work", b"invalid json");
+        assert_eq!(got, labels(&[]));
+        assert_eq!(err.as_deref(), Some(""));
+        // "empty line": untouched.
+        let (got, err) = one("uuid", "will.not.work", b"");
+        assert_eq!((got, err), (labels(&[]), None));
+        // unescapeJSONString: U+FFFD becomes a space.
+        assert_eq!(
+            one("q", "q", "{\"q\":\"a\u{FFFD}b\"}".as_bytes()).0,
+            labels(&[("q", "a b")])
+        );
+    }
+
+    /// Loki's Test_unpackParser_Parse.
+    #[test]
+    fn unpack_as_loki() {
+        let (got, err) = run_details(&Parser::Unpack, b"");
+        assert_eq!((got, err), (labels(&[]), None), "empty line");
+        let (got, err) = run_details(&Parser::Unpack, br#"["foo","bar"]"#);
+        assert_eq!(got, labels(&[]));
+        assert_eq!(
+            err.as_deref(),
+            Some("expecting json object(6), but it is not")
+        );
+        // "should not change log and labels if no packed entry".
+        let (got, err) = run_details(
+            &Parser::Unpack,
+            br#"{"bar":1,"app":"foo","namespace":"prod","pod":{"uid":"1"}}"#,
+        );
+        assert_eq!((got, err), (labels(&[]), None));
+        // "should rename", "invalid key names"; a blank key gives the
+        // label named "" (as Loki's json test "whitespace key").
+        let (got, err) = run_details(
+            &Parser::Unpack,
+            br#"{"bar":1,"foo":"x","foo.bar":"10ms","test-dash":"y"," ":"z","_entry":"some message"}"#,
+        );
+        assert_eq!(err, None);
+        assert_eq!(
+            got,
+            labels(&[
+                ("foo_extracted", "x"),
+                ("foo_bar", "10ms"),
+                ("test_dash", "y"),
+                ("", "z")
+            ])
+        );
     }
 
     #[test]

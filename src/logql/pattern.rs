@@ -222,6 +222,70 @@ impl Pattern {
     }
 }
 
+/// A `|>`/`!>` line filter pattern, as Loki's `pattern.ParseLineFilter`
+/// and `Matcher.Test`: only `<_>` captures (the grammar rejects named
+/// ones), none needed (`"foo"`, and `""`, which matches only an empty
+/// line).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinePattern {
+    nodes: Vec<Node>,
+}
+
+impl LinePattern {
+    pub fn parse(src: &str) -> Result<LinePattern, String> {
+        let mut nodes: Vec<Node> = Vec::new();
+        let mut lit = String::new();
+        for piece in pieces(src) {
+            match piece {
+                Piece::Text(t) => lit.push_str(t),
+                Piece::Capture(name) => {
+                    if !lit.is_empty() {
+                        let l = std::mem::take(&mut lit);
+                        nodes.push(Node::Literal(Box::new(
+                            Finder::new(l.as_bytes()).into_owned(),
+                        )));
+                    }
+                    if matches!(nodes.last(), Some(Node::Capture(_))) {
+                        return Err(format!(
+                            "invalid pattern {src:?}: consecutive captures are not allowed"
+                        ));
+                    }
+                    nodes.push(Node::Capture((name != "_").then(|| name.to_string())));
+                }
+            }
+        }
+        if !lit.is_empty() {
+            nodes.push(Node::Literal(Box::new(
+                Finder::new(lit.as_bytes()).into_owned(),
+            )));
+        }
+        Ok(LinePattern { nodes })
+    }
+
+    /// Loki's `Matcher.Test`: each literal is found after the previous one
+    /// (a literal right after the previous one, an empty capture, fails);
+    /// a pattern ending on a literal must reach the end of the line, one
+    /// ending on a capture must leave something for it.
+    pub fn test(&self, line: &[u8]) -> bool {
+        if line.is_empty() || self.nodes.is_empty() {
+            return line.is_empty() && self.nodes.is_empty();
+        }
+        let mut off = 0;
+        for (i, n) in self.nodes.iter().enumerate() {
+            let Node::Literal(l) = n else { continue };
+            let Some(j) = l.find(&line[off..]) else {
+                return false;
+            };
+            if i != 0 && j == 0 {
+                return false;
+            }
+            off += j + l.needle().len();
+        }
+        let req_rem = matches!(self.nodes.last(), Some(Node::Capture(_)));
+        req_rem == (off != line.len())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,5 +366,33 @@ mod tests {
         assert!(Pattern::parse("no captures").is_err());
         assert!(Pattern::parse("<a><b>").is_err());
         assert!(Pattern::parse("<a> <a>").is_err());
+    }
+
+    /// Loki's pattern_test.go: Test_ParseLineFilter (no capture needed;
+    /// "" matches only an empty line) and the fixtures' `matches` column
+    /// (Matcher.Test, which line filters use).
+    #[test]
+    fn line_patterns_test_as_loki() {
+        let t = |p: &str, line: &str| LinePattern::parse(p).unwrap().test(line.as_bytes());
+        assert!(t("", ""));
+        assert!(!t("", "x"));
+        assert!(t("<_>", "anything"));
+        assert!(!t("<_>", ""));
+        assert!(t("foo <_> bar", "foo buzz bar"));
+        assert!(!t("<_>foo <_> bar", "foo buzz bar"));
+        assert!(t("<_>bar<_>", " bar "));
+        assert!(!t("<_> bar<_>", " bar "));
+        assert!(!t("<_>bar <_>", " bar "));
+        // The comment in Matcher.Test: "foo bar baz" does not match
+        // "<_> bar", but matches "<_> baz" and "foo <_>".
+        assert!(!t("<_> bar", "foo bar baz"));
+        assert!(t("<_> baz", "foo bar baz"));
+        assert!(t("foo <_>", "foo bar baz"));
+        // Without a capture: the first literal is searched for, and must
+        // end the line.
+        assert!(t("foo", "foo"));
+        assert!(t("foo", "xx foo"));
+        assert!(!t("foo", "foo bar"));
+        assert!(LinePattern::parse("<_><_>").is_err());
     }
 }

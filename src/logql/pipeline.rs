@@ -369,7 +369,7 @@ fn lookup<'a>(
         return err;
     }
     if name == "__error_details__" {
-        return err.map(|_| details).filter(|d| !d.is_empty());
+        return Some(details).filter(|d| !d.is_empty());
     }
     if let Some(v) = dec.fields.get(name) {
         return Some(v);
@@ -427,11 +427,13 @@ impl TemplateData for View<'_> {
         for (n, v) in self.dec.fields.iter() {
             f(n, v);
         }
+        // Loki keeps the error and its details apart (LabelsBuilder's err
+        // and errDetails): `drop __error__` leaves the details.
         if let Some(e) = *self.err {
             f("__error__", e);
-            if !self.details.is_empty() {
-                f("__error_details__", self.details);
-            }
+        }
+        if !self.details.is_empty() {
+            f("__error_details__", self.details);
         }
     }
 }
@@ -676,6 +678,7 @@ impl<'q> Exec<'q> {
     ) -> bool {
         let q = self.q;
         self.err = None;
+        self.err_details.clear();
         self.replaced = false;
         self.materialized = false;
         self.ts = self.fallback_ts.unwrap_or(arrival_ns);
@@ -829,6 +832,7 @@ impl<'q> Exec<'q> {
 
     fn run_decoded(&mut self, input: &InputInfo, raw: &[u8], arrival_ns: i64) -> bool {
         self.err = None;
+        self.err_details.clear();
         self.replaced = false;
         self.materialized = false;
         match self.dec.ts {
@@ -891,10 +895,14 @@ impl<'q> Exec<'q> {
                 );
                 match out {
                     parser_stages::Outcome::Ok => {}
+                    // Loki's addErrLabel: details only come with an error
+                    // that has them.
                     parser_stages::Outcome::Error(e, details) => {
                         self.err = Some(e);
-                        self.err_details.clear();
-                        self.err_details.push_str(&details);
+                        if !details.is_empty() {
+                            self.err_details.clear();
+                            self.err_details.push_str(&details);
+                        }
                     }
                     parser_stages::Outcome::ReplaceLine(new_line) => {
                         self.line_buf = new_line;
@@ -1096,9 +1104,9 @@ impl<'q> Exec<'q> {
         }
         if let Some(e) = self.err {
             f("__error__", e);
-            if !self.err_details.is_empty() {
-                f("__error_details__", &self.err_details);
-            }
+        }
+        if !self.err_details.is_empty() {
+            f("__error_details__", &self.err_details);
         }
     }
 
@@ -1230,11 +1238,13 @@ mod tests {
         r#"{"status":"abc"}"#,
     ];
 
+    /// Loki 3 (grafana/loki#12378, `NumericLabelFilter.Process`): the
+    /// error line without `status` ("plain text") is dropped.
     #[test]
-    fn error_lines_pass_numeric_filters_and_leave_with_error_filter() {
+    fn numeric_filters_drop_error_lines_without_the_label() {
         assert_eq!(
             printed("| json | status >= 500", &LINES),
-            vec![LINES[0], LINES[3], LINES[4]]
+            vec![LINES[0], LINES[4]]
         );
         // `{"status":"abc"}` is valid JSON: it reaches the numeric filter,
         // which cannot parse "abc", sets LabelFilterErr and passes it.
@@ -1331,6 +1341,36 @@ mod tests {
             &LINES[..1]
         )
         .is_empty());
+    }
+
+    /// Loki's Test_DropLabels ("drop by __error__"): dropping `__error__`
+    /// leaves `__error_details__`, which only its own drop removes
+    /// (dropLabelMatches resets err and errDetails apart).
+    #[test]
+    fn drop_error_leaves_its_details_as_loki() {
+        let names = |q: &str| -> Vec<String> {
+            let got = run(q, Format::Raw, &[], &["plain text"]);
+            let mut v: Vec<String> = got[0].1.iter().map(|(n, _)| n.clone()).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(names("| json"), ["__error__", "__error_details__"]);
+        assert_eq!(
+            names(r#"| json | drop __error__="JSONParserErr""#),
+            ["__error_details__"]
+        );
+        assert_eq!(
+            names(r#"| json | drop __error__, __error_details__"#),
+            Vec::<String>::new()
+        );
+        // The details stay visible to later stages too.
+        let got = run(
+            r#"| json | drop __error__ | __error_details__!="""#,
+            Format::Raw,
+            &[],
+            &["plain text"],
+        );
+        assert_eq!(got.len(), 1);
     }
 
     #[test]

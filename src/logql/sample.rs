@@ -377,6 +377,16 @@ mod tests {
         assert!(s.errors.is_empty());
     }
 
+    /// Loki's convertBytes (pkg/logql/log/metrics_extraction.go):
+    /// humanize.ParseBytes returns whole bytes, so `unwrap bytes(…)` cuts
+    /// a fraction off: `1.5B` is 1, `1.5KiB` is 1536.
+    #[test]
+    fn unwrap_bytes_truncates_as_loki() {
+        assert_eq!(convert("1.5B", UnwrapConversion::Bytes), Ok(1.0));
+        assert_eq!(convert("2.9", UnwrapConversion::Bytes), Ok(2.0));
+        assert_eq!(convert("1.5KiB", UnwrapConversion::Bytes), Ok(1536.0));
+    }
+
     /// Loki's `PipelineError` text, with the labels sorted and the
     /// conversion error's details (pkg/logqlmodel/error.go).
     #[test]

@@ -298,15 +298,18 @@ fn range(i: Toks<'_>) -> PResult<'_, i64> {
     }
 }
 
-/// Parses a float the way Go's `strconv.ParseFloat` does for Loki literals.
+/// Parses a float the way Go's `strconv.ParseFloat` does for Loki literals
+/// (`mustNewLiteralExpr`), hexadecimal floats included.
 fn to_f64(text: &str, pos: usize) -> Result<f64, nom::Err<PErr>> {
-    match text.parse::<f64>() {
-        Ok(v) if v.is_finite() => Ok(v),
-        _ => Err(fatal(
-            pos,
-            format!("unable to parse literal as a float: {text:?} is out of range"),
-        )),
-    }
+    let why = match crate::units::go_parse_float(text) {
+        Some(v) if v.is_finite() => return Ok(v),
+        Some(_) => "value out of range",
+        None => "invalid syntax",
+    };
+    Err(fatal(
+        pos,
+        format!("unable to parse literal as a float: strconv.ParseFloat: parsing {text:?}: {why}"),
+    ))
 }
 
 /// `item ("," item)*` with a fatal error after a dangling comma.

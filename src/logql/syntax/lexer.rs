@@ -147,9 +147,23 @@ fn exponent(i: &str) -> LResult<'_, &str> {
     recognize(tuple((one_of("eE"), opt(one_of("+-")), digit1)))(i)
 }
 
-/// A decimal number as Go's scanner reads it: `12`, `1.5`, `1.`, `.5`, `1e3`.
+/// A hexadecimal number as Go's scanner reads it: `0x1p3`, `0x1.8P-2`,
+/// `0xff` (which `strconv.ParseFloat` then refuses for want of a `p`
+/// exponent).
+fn hex_number_text(i: &str) -> LResult<'_, &str> {
+    recognize(tuple((
+        nchar('0'),
+        one_of("xX"),
+        take_while(|c: char| c.is_ascii_hexdigit() || c == '_' || c == '.'),
+        opt(tuple((one_of("pP"), opt(one_of("+-")), digit1))),
+    )))(i)
+}
+
+/// A decimal number as Go's scanner reads it: `12`, `1.5`, `1.`, `.5`, `1e3`;
+/// or a hexadecimal one.
 fn number_text(i: &str) -> LResult<'_, &str> {
     alt((
+        hex_number_text,
         recognize(tuple((
             digit1,
             opt(pair(nchar('.'), digit0)),

@@ -994,3 +994,25 @@ fn errors_render_like_loki() {
     let e = err("{app=\"api\"}\n| foo");
     assert_eq!((e.line(), e.column()), (2, 6));
 }
+
+/// Go's text/scanner reads hexadecimal numbers and Loki's
+/// `mustNewLiteralExpr` converts them with `strconv.ParseFloat`, which
+/// takes hexadecimal floats (`p` exponent required).
+#[test]
+fn hexadecimal_float_literals() {
+    for (q, want) in [
+        ("0x1p3", 8.0),
+        ("0x1.8p1", 3.0),
+        ("0X1P-2", 0.25),
+        ("0x_1p4", 16.0),
+    ] {
+        assert_eq!(metric(q), MetricExpr::Literal(want), "{q}");
+    }
+    assert_eq!(metric("vector(0x1p3)"), MetricExpr::VectorLiteral(8.0));
+    let e = err("vector(0xff)");
+    assert!(
+        e.to_string()
+            .contains(r#"strconv.ParseFloat: parsing "0xff": invalid syntax"#),
+        "{e}"
+    );
+}

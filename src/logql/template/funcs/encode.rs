@@ -103,9 +103,17 @@ fn b64_decode(src: &[u8]) -> Result<Vec<u8>, usize> {
     Ok(out)
 }
 
-/// sprig's `b64dec` returns the decoder's error message as its result.
+/// Loki's own `b64dec` (`base64Decode` in pkg/logql/log/fmt.go): input
+/// missing its padding is padded first (a remainder of 2 or 3 characters),
+/// then decoded as `base64.StdEncoding`; the decoder's error message is the
+/// result.
 pub fn b64dec<'a>(_: &Ctx<'a>, a: Vec<Value<'a>>) -> R<'a> {
-    Ok(Value::string(match b64_decode(s(&a[0]).as_bytes()) {
+    let mut v = s(&a[0]).to_string();
+    let rem = v.len() % 4;
+    if rem != 0 && rem != 1 {
+        v.extend(std::iter::repeat_n('=', 4 - rem));
+    }
+    Ok(Value::string(match b64_decode(v.as_bytes()) {
         Ok(b) => String::from_utf8_lossy(&b).into_owned(),
         Err(at) => format!("illegal base64 data at input byte {at}"),
     }))
