@@ -17,9 +17,12 @@
 //! line the query sees and `filter` prints (as Fly's app line), the stream's
 //! labels are the record's stream labels (so `{app="api"}` selects it),
 //! structured metadata are fields (labels to the query at once, as in
-//! Loki), and the event time is the entry's timestamp. A JSON object line
-//! is decoded too (its keys that clash with a label or metadata name get
-//! the `_extracted` suffix); a plain-text line is a whole record as well.
+//! Loki), and the event time is the entry's timestamp. As in Loki, the
+//! entry line is only the line: a query parses it with `| json` or
+//! `| logfmt`, so `count_over_time({app="a"} | json who="user.id" [1m])`
+//! has the labels Loki gives it. The metrics report, which reads data and
+//! not LogQL labels, takes a JSON object line's fields as from any JSON
+//! line (keys that clash with a label or metadata name get `_extracted`).
 //! logcli's and nagare's own `--output jsonl` lines decode the same way.
 //!
 //! Metric responses (`matrix`, `vector`, `scalar`) hold no log entries:
@@ -202,7 +205,9 @@ pub fn decode(
             out.line_labels.set(label, v);
         }
     }
-    if out.app_line.first() == Some(&b'{') {
+    // LogQL reads label values (`ctx.label_values`): the line stays a
+    // line. The report reads data: it takes the JSON object's fields.
+    if !ctx.label_values && out.app_line.first() == Some(&b'{') {
         let line_labels = &out.line_labels;
         let clash = |n: &[u8]| {
             std::str::from_utf8(n).is_ok_and(|n| {
@@ -284,13 +289,40 @@ mod tests {
         assert!(out.is_empty());
     }
 
+    /// Decodes as the metrics report does (data, not label values).
     fn run(line: &str) -> (bool, Decoded) {
+        run_as(line, false)
+    }
+
+    fn run_as(line: &str, label_values: bool) -> (bool, Decoded) {
         let mut d = Decoder::new();
         let mut out = Decoded::default();
-        let ok = DecodeCtx::all_fields(0, |ctx| {
-            d.decode(Format::Loki, line.as_bytes(), ctx, &mut out)
-        });
+        let stream = crate::record::Labels::new();
+        let ctx = DecodeCtx {
+            want: &crate::decode::Want::All,
+            need_ts: true,
+            stream: &stream,
+            label_values,
+            now_ns: 0,
+        };
+        let ok = d.decode(Format::Loki, line.as_bytes(), &ctx, &mut out);
         (ok, out)
+    }
+
+    /// In LogQL the entry line is the line (Loki's `{app="a"} | json …`
+    /// sees only the stream labels and structured metadata before its
+    /// parser stage): only the metadata become fields.
+    #[test]
+    fn in_logql_the_entry_line_is_only_the_line() {
+        let (ok, out) = run_as(
+            r#"{"labels":{"app":"api"},"line":"{\"level\":\"error\",\"status\":503}","timestamp":"1","meta":{"trace_id":"t1"}}"#,
+            true,
+        );
+        assert!(ok);
+        assert_eq!(out.fields.get("status"), None);
+        assert_eq!(out.fields.get("trace_id"), Some("t1"));
+        assert!(!out.json_object);
+        assert_eq!(out.app_line, br#"{"level":"error","status":503}"#);
     }
 
     #[test]
