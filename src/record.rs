@@ -132,10 +132,23 @@ impl Fields {
     /// Like `set_with`, with the name given as bytes that are known to be
     /// valid UTF-8 (decoders build names in byte buffers).
     pub fn set_with_name_bytes(&mut self, name: &[u8], fill: impl FnOnce(&mut String)) {
+        self.set_unless_set_since(name, None, fill)
+    }
+
+    /// [`Fields::set_with_name_bytes`], except that a field already set at
+    /// index `since` or later keeps its value (`Some(0)`: any field), as a
+    /// Loki parser keeps a label already extracted for the line.
+    pub fn set_unless_set_since(
+        &mut self,
+        name: &[u8],
+        since: Option<usize>,
+        fill: impl FnOnce(&mut String),
+    ) {
         let i = match self.names[..self.len]
             .iter()
             .position(|n| n.as_bytes() == name)
         {
+            Some(i) if since.is_some_and(|s| i >= s) => return,
             Some(i) => i,
             // Lines of one stream have the same fields in the same order:
             // the next free slot usually holds this name already.

@@ -267,6 +267,10 @@ pub struct JsonScanner {
     /// Keep string values that hold U+FFFD (Loki blanks such label values;
     /// envelope fields such as Fly's `message` are lines, not labels).
     keep_replacement_chars: bool,
+    /// For LogQL labels (`Some(0)`): a label already extracted keeps its
+    /// value, as in Loki, whose parsers skip a key already extracted for
+    /// the line (`Hints.Extracted`).
+    first_from: Option<usize>,
 }
 
 /// Decides, for an extracted name, whether it clashes with a stream label
@@ -786,8 +790,10 @@ impl JsonScanner {
         out: &mut Fields,
     ) -> Result<(), JsonError> {
         self.keep_replacement_chars = !label_values;
+        self.first_from = label_values.then_some(0);
         let r = self.scan(line, want, clash, out);
         self.keep_replacement_chars = false;
+        self.first_from = None;
         r
     }
 
@@ -919,17 +925,25 @@ impl JsonScanner {
                     if named {
                         let raw = &c.b[vs..ve];
                         let keep_replacement = self.keep_replacement_chars;
-                        emit(name, &mut self.suffixed, want, clash, out, |buf| {
-                            if vesc {
-                                unescape_into(raw, buf);
-                            } else {
-                                buf.push_str(std::str::from_utf8(raw).unwrap_or(""));
-                            }
-                            // Loki drops label values holding U+FFFD.
-                            if !keep_replacement && buf.contains('\u{FFFD}') {
-                                buf.clear();
-                            }
-                        });
+                        emit(
+                            name,
+                            &mut self.suffixed,
+                            want,
+                            clash,
+                            self.first_from,
+                            out,
+                            |buf| {
+                                if vesc {
+                                    unescape_into(raw, buf);
+                                } else {
+                                    buf.push_str(std::str::from_utf8(raw).unwrap_or(""));
+                                }
+                                // Loki drops label values holding U+FFFD.
+                                if !keep_replacement && buf.contains('\u{FFFD}') {
+                                    buf.clear();
+                                }
+                            },
+                        );
                     }
                 }
                 Some(b'-' | b'0'..=b'9') => {
@@ -937,25 +951,43 @@ impl JsonScanner {
                     c.number()?;
                     if named {
                         let raw = &c.b[vs..c.i];
-                        emit(name, &mut self.suffixed, want, clash, out, |buf| {
-                            buf.push_str(std::str::from_utf8(raw).unwrap_or(""))
-                        });
+                        emit(
+                            name,
+                            &mut self.suffixed,
+                            want,
+                            clash,
+                            self.first_from,
+                            out,
+                            |buf| buf.push_str(std::str::from_utf8(raw).unwrap_or("")),
+                        );
                     }
                 }
                 Some(b't') => {
                     c.literal(b"true")?;
                     if named {
-                        emit(name, &mut self.suffixed, want, clash, out, |buf| {
-                            buf.push_str("true")
-                        });
+                        emit(
+                            name,
+                            &mut self.suffixed,
+                            want,
+                            clash,
+                            self.first_from,
+                            out,
+                            |buf| buf.push_str("true"),
+                        );
                     }
                 }
                 Some(b'f') => {
                     c.literal(b"false")?;
                     if named {
-                        emit(name, &mut self.suffixed, want, clash, out, |buf| {
-                            buf.push_str("false")
-                        });
+                        emit(
+                            name,
+                            &mut self.suffixed,
+                            want,
+                            clash,
+                            self.first_from,
+                            out,
+                            |buf| buf.push_str("false"),
+                        );
                     }
                 }
                 // Arrays and nulls are validated but not extracted.
@@ -986,14 +1018,18 @@ fn prefix_is_empty(p: &[u8]) -> bool {
 /// for names that are stream labels. Unwanted keys cost a few length
 /// comparisons.
 #[inline]
+#[allow(clippy::too_many_arguments)]
 fn emit(
     name: &[u8],
     suffixed: &mut Vec<u8>,
     want: &Want,
     clash: &impl StreamClash,
+    first_from: Option<usize>,
     out: &mut Fields,
     fill: impl FnOnce(&mut String),
 ) {
+    // Loki's JSON parser does not overwrite a label this line already set
+    // (`{"dup":"first","dup":"second"} | json` gives dup="first").
     const SUFFIX: &[u8] = b"_extracted";
     let with_suffix = |suffixed: &mut Vec<u8>| {
         suffixed.clear();
@@ -1005,14 +1041,14 @@ fn emit(
         Want::All => {
             if clash.clashes(name) {
                 with_suffix(suffixed);
-                out.set_with_name_bytes(suffixed, fill);
+                out.set_unless_set_since(suffixed, first_from, fill);
             } else {
-                out.set_with_name_bytes(name, fill);
+                out.set_unless_set_since(name, first_from, fill);
             }
         }
         Want::Names(v) => {
             if v.iter().any(|n| n.as_bytes() == name) && !clash.clashes(name) {
-                out.set_with_name_bytes(name, fill);
+                out.set_unless_set_since(name, first_from, fill);
                 return;
             }
             let suffixed_wanted = v.iter().any(|n| {
@@ -1021,7 +1057,7 @@ fn emit(
             });
             if suffixed_wanted && clash.clashes(name) {
                 with_suffix(suffixed);
-                out.set_with_name_bytes(suffixed, fill);
+                out.set_unless_set_since(suffixed, first_from, fill);
             }
         }
     }
@@ -1038,6 +1074,29 @@ mod tests {
         Ok(f.iter()
             .map(|(n, v)| (n.to_string(), v.to_string()))
             .collect())
+    }
+
+    /// A key already extracted keeps its first value for LogQL labels, as
+    /// in Loki (`JSONParser.parseLabelValue` skips a key that
+    /// `Hints.Extracted` names; `parsers.logqltest`:
+    /// `{"dup":"first","dup":"second"} | json` gives dup="first"), also
+    /// against an earlier stage's label; read as data (the report) the
+    /// last one wins, as in jq.
+    #[test]
+    fn repeated_keys_keep_the_first_value_as_labels() {
+        let line = br#"{"dup":"first","a":{"b":1},"dup":"second","a_b":2,"x":3}"#;
+        for (label_values, dup, a_b, x) in
+            [(true, "first", "1", "before"), (false, "second", "2", "3")]
+        {
+            let mut s = JsonScanner::new();
+            let mut f = Fields::new();
+            f.set("x", "before");
+            s.scan_or_keep(label_values, line, &Want::All, &(), &mut f)
+                .unwrap();
+            assert_eq!(f.get("dup"), Some(dup), "label_values={label_values}");
+            assert_eq!(f.get("a_b"), Some(a_b), "label_values={label_values}");
+            assert_eq!(f.get("x"), Some(x), "label_values={label_values}");
+        }
     }
 
     fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {

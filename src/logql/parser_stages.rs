@@ -175,10 +175,15 @@ impl ParserExec {
     ) -> Outcome {
         let clash_bytes = |n: &[u8]| std::str::from_utf8(n).is_ok_and(clash);
         match self {
-            ParserExec::Json => match scratch.json.scan(line, want, &clash_bytes, fields) {
-                Ok(()) => Outcome::Ok,
-                Err(e) => Outcome::Error(JSON_PARSER_ERR, e.to_string()),
-            },
+            ParserExec::Json => {
+                match scratch
+                    .json
+                    .scan_or_keep(true, line, want, &clash_bytes, fields)
+                {
+                    Ok(()) => Outcome::Ok,
+                    Err(e) => Outcome::Error(JSON_PARSER_ERR, e.to_string()),
+                }
+            }
             // Loki's JSONExpressionParser.Process: an empty line is left
             // alone; a line that does not start as JSON is an error (no
             // details, no labels); each path takes the first of duplicate
