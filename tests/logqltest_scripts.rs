@@ -24,6 +24,7 @@ const SCRIPTS: &[&str] = &[
     "conversions.logqltest",
     "formatters.logqltest",
     "line_filters.logqltest",
+    "parsers.logqltest",
     "range_aggregations.logqltest",
     "vector_aggregations.logqltest",
 ];

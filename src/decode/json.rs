@@ -797,6 +797,24 @@ impl JsonScanner {
         r
     }
 
+    /// [`JsonScanner::scan`] for a `| json` stage: a field at index `since`
+    /// or later (a label an earlier stage extracted) keeps its value, as
+    /// Loki's parser skips a key already extracted for the line; fields
+    /// before `since` (structured metadata) may be replaced.
+    pub fn scan_labels(
+        &mut self,
+        line: &[u8],
+        want: &Want,
+        clash: &impl StreamClash,
+        out: &mut Fields,
+        since: usize,
+    ) -> Result<(), JsonError> {
+        self.first_from = Some(since);
+        let r = self.scan(line, want, clash, out);
+        self.first_from = None;
+        r
+    }
+
     /// Validates only (no extraction): is `line` exactly one JSON object?
     pub fn validate(line: &[u8]) -> Result<(), JsonError> {
         let mut c = Cursor { b: line, i: 0 };

@@ -230,10 +230,22 @@ pub fn decode(
             out.fields.clear();
         }
     }
+    // Structured metadata: a name that is a stream label takes the
+    // `_extracted` suffix (Loki: stream > metadata > parsed).
+    let mut suffixed = String::new();
     for (n, v) in entry.iter() {
         if let Some(m) = meta_name(n) {
-            if ctx.want.wants(m) {
-                out.fields.set(m, v);
+            out.metadata.set(m, v);
+            let name = if ctx.stream.contains(m) || out.line_labels.contains(m) {
+                suffixed.clear();
+                suffixed.push_str(m);
+                suffixed.push_str("_extracted");
+                suffixed.as_str()
+            } else {
+                m
+            };
+            if ctx.want.wants(name) || ctx.want.wants(m) {
+                out.fields.set(name, v);
             }
         }
     }
@@ -307,6 +319,24 @@ mod tests {
         };
         let ok = d.decode(Format::Loki, line.as_bytes(), &ctx, &mut out);
         (ok, out)
+    }
+
+    /// Structured metadata named like a stream label take the
+    /// `_extracted` suffix (parsers.logqltest: "precedence stream >
+    /// metadata > parsed"); their own names are kept for the parser stages'
+    /// clash check.
+    #[test]
+    fn metadata_named_like_a_stream_label_is_extracted() {
+        let (ok, out) = run_as(
+            r#"{"labels":{"sm":"s"},"line":"x","timestamp":"1","meta":{"sm":"m","md":"m"}}"#,
+            true,
+        );
+        assert!(ok);
+        assert_eq!(out.line_labels.get("sm"), Some("s"));
+        assert_eq!(out.fields.get("sm"), None);
+        assert_eq!(out.fields.get("sm_extracted"), Some("m"));
+        assert_eq!(out.fields.get("md"), Some("m"));
+        assert!(out.metadata.contains("sm") && out.metadata.contains("md"));
     }
 
     /// In LogQL the entry line is the line (Loki's `{app="a"} | json …`

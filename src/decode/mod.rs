@@ -230,6 +230,10 @@ pub struct Decoded {
     pub json_object: bool,
     /// The line decoded as logfmt without error.
     pub logfmt_ok: bool,
+    /// Names of the structured metadata among `fields` (Loki's entries),
+    /// which come first in it: a parsed label of the same name takes the
+    /// `_extracted` suffix (Loki: stream > metadata > parsed).
+    pub metadata: Fields,
 }
 
 impl Decoded {
@@ -242,6 +246,7 @@ impl Decoded {
         self.ts_invalid = false;
         self.json_object = false;
         self.logfmt_ok = false;
+        self.metadata.clear();
     }
 
     /// Makes `self` a copy of `other`, reusing buffers.
@@ -255,6 +260,7 @@ impl Decoded {
         self.ts_invalid = other.ts_invalid;
         self.json_object = other.json_object;
         self.logfmt_ok = other.logfmt_ok;
+        self.metadata.copy_from(&other.metadata);
     }
 
     /// The line a query sees: the app's line for envelopes, else the input

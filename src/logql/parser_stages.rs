@@ -163,8 +163,10 @@ impl ParserExec {
     }
 
     /// Runs the stage on `line`, writing labels into `fields`. `clash` says
-    /// whether a name is a stream label (extracted names then take the
-    /// `_extracted` suffix).
+    /// whether a name is a stream label or structured metadata (extracted
+    /// names then take the `_extracted` suffix); `fields[..metadata]` are
+    /// the structured metadata (the json stage may replace those, never a
+    /// label an earlier stage extracted).
     pub fn run(
         &self,
         line: &[u8],
@@ -172,13 +174,14 @@ impl ParserExec {
         clash: &dyn Fn(&str) -> bool,
         scratch: &mut Scratch,
         fields: &mut Fields,
+        metadata: usize,
     ) -> Outcome {
         let clash_bytes = |n: &[u8]| std::str::from_utf8(n).is_ok_and(clash);
         match self {
             ParserExec::Json => {
                 match scratch
                     .json
-                    .scan_or_keep(true, line, want, &clash_bytes, fields)
+                    .scan_labels(line, want, &clash_bytes, fields, metadata)
                 {
                     Ok(()) => Outcome::Ok,
                     Err(e) => Outcome::Error(JSON_PARSER_ERR, e.to_string()),
@@ -418,7 +421,14 @@ mod tests {
         let e = ParserExec::compile(p).unwrap();
         let mut f = Fields::new();
         let mut s = Scratch::default();
-        let out = e.run(line.as_bytes(), &Want::All, &|n| n == "app", &mut s, &mut f);
+        let out = e.run(
+            line.as_bytes(),
+            &Want::All,
+            &|n| n == "app",
+            &mut s,
+            &mut f,
+            0,
+        );
         let err = match out {
             Outcome::Error(e, _) => Some(e),
             _ => None,
@@ -502,7 +512,7 @@ mod tests {
         let e = ParserExec::compile(p).unwrap();
         let mut f = Fields::new();
         let mut s = Scratch::default();
-        let out = e.run(line, &Want::All, &|n| n == "foo", &mut s, &mut f);
+        let out = e.run(line, &Want::All, &|n| n == "foo", &mut s, &mut f, 0);
         let err = match out {
             Outcome::Error(_, d) => Some(d),
             _ => None,
@@ -726,6 +736,7 @@ mod tests {
             &|_| false,
             &mut s,
             &mut f,
+            0,
         ) {
             Outcome::ReplaceLine(l) => assert_eq!(l, b"red"),
             _ => panic!("expected a new line"),

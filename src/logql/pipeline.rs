@@ -871,9 +871,13 @@ impl<'q> Exec<'q> {
             StageExec::Parser(p) => {
                 let stream = &input.labels;
                 let line_labels = &self.dec.line_labels;
+                let metadata = &self.dec.metadata;
                 let materialized = self.materialized;
-                let clash =
-                    |n: &str| !materialized && (stream.contains(n) || line_labels.contains(n));
+                // Loki's precedence: stream > structured metadata > parsed.
+                let clash = |n: &str| {
+                    !materialized
+                        && (stream.contains(n) || line_labels.contains(n) || metadata.contains(n))
+                };
                 let already = !self.replaced
                     && match p {
                         ParserExec::Json => self.dec.json_object,
@@ -892,6 +896,7 @@ impl<'q> Exec<'q> {
                     &clash,
                     &mut self.scratch,
                     &mut self.dec.fields,
+                    metadata.len(),
                 );
                 match out {
                     parser_stages::Outcome::Ok => {}
