@@ -16,7 +16,7 @@
 //!
 //! The oracle's rules (Loki's): `| json` accepts exactly one valid UTF-8
 //! JSON object; nested keys flatten with `_`, arrays and nulls are not
-//! extracted, a string holding U+FFFD becomes "" (Loki's
+//! extracted, U+FFFD in a string becomes a space (Loki's
 //! `unescapeJSONString`), a key equal to a stream label gets `_extracted`;
 //! numeric label filters drop lines without the label, error lines too
 //! (Loki 3, grafana/loki#12378), pass a value that is not a number,
@@ -93,7 +93,7 @@ const PRELUDE: &str = r#"
 def sanitize: gsub("[^A-Za-z0-9_]"; "_") | if test("^[0-9]") then "_" + . else . end;
 
 # Loki's json stage on an object: nested objects flatten with "_", arrays
-# and nulls are skipped, a string holding U+FFFD becomes "", names that are
+# and nulls are skipped, U+FFFD in a string becomes a space, names that are
 # stream labels take the _extracted suffix.
 def flat($S; $prefix):
   reduce to_entries[] as $e ({};
@@ -102,7 +102,7 @@ def flat($S; $prefix):
     | (if $S | has($k) then $k + "_extracted" else $k end) as $name
     | ($e.value | type) as $t
     | if $t == "object" then . + ($e.value | flat($S; $k))
-      elif $t == "string" then .[$name] = (if $e.value | contains("\ufffd") then "" else $e.value end)
+      elif $t == "string" then .[$name] = ($e.value | gsub("\ufffd"; " "))
       elif $t == "number" or $t == "boolean" then .[$name] = $e.value
       else . end);
 

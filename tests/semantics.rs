@@ -248,14 +248,15 @@ fn extracted_suffix_when_a_json_key_is_a_stream_label() {
     assert_eq!(selected(&[], r#"| json | app="inner""#, &f), [12]);
 }
 
-/// Loki's `unescapeJSONString` returns "" for a string value holding the
-/// replacement character U+FFFD, escaped or not ("rune error is rejected by
-/// Prometheus").
+/// Loki's `unescapeJSONString` turns the replacement character U+FFFD,
+/// escaped or not, into a space ("the rune error replacement is rejected
+/// by Prometheus hence replacing them with space", `removeInvalidUtf`).
 #[test]
-fn json_values_holding_the_replacement_character_become_empty() {
+fn json_values_holding_the_replacement_character_get_spaces() {
     let f = fixture("replacement_char.log");
-    assert_eq!(selected(&[], r#"| json | q="""#, &f), [1, 2]);
-    assert_eq!(selected(&[], r#"| json | q=~"caf.*""#, &f), [3]);
+    assert_eq!(selected(&[], r#"| json | q="café   x""#, &f), [1, 2]);
+    assert_eq!(selected(&[], r#"| json | q=~"caf.*""#, &f), [1, 2, 3]);
+    assert!(selected(&[], r#"| json | q="""#, &f).is_empty());
 }
 
 /// For Fly envelopes, the printed line is the app's own line (the inner
@@ -297,9 +298,9 @@ fn fly_prints_the_app_line_unchanged() {
         pick(&[2])
     );
     assert_eq!(
-        run(&[r#"| json | __error__="" | q="""#]),
+        run(&[r#"| json | __error__="" | q=~"café  .*""#]),
         pick(&[2, 3]),
-        "q holding U+FFFD is \"\" (Loki's unescapeJSONString)"
+        "U+FFFD in q is a space (Loki's unescapeJSONString)"
     );
 }
 

@@ -264,8 +264,9 @@ pub struct JsonScanner {
     name: Vec<u8>,
     /// Scratch for a name with the `_extracted` suffix.
     suffixed: Vec<u8>,
-    /// Keep string values that hold U+FFFD (Loki blanks such label values;
-    /// envelope fields such as Fly's `message` are lines, not labels).
+    /// Keep string values that hold U+FFFD as they are (in label values
+    /// Loki turns it into a space; envelope fields such as Fly's `message`
+    /// are lines, not labels).
     keep_replacement_chars: bool,
     /// For LogQL labels (`Some(0)`): a label already extracted keeps its
     /// value, as in Loki, whose parsers skip a key already extracted for
@@ -683,8 +684,10 @@ pub fn each_member<'a>(
 }
 
 /// Unescapes the raw contents of a JSON string (already validated) into
-/// `out`. Lone surrogates become U+FFFD.
-pub fn unescape_into(raw: &[u8], out: &mut String) {
+/// `out`. Lone surrogates become U+FFFD; returns false if there was one (Go's
+/// jsonparser refuses such a string, so Loki's label value is "").
+pub fn unescape_into(raw: &[u8], out: &mut String) -> bool {
+    let mut whole = true;
     let mut i = 0;
     let mut plain_start = 0;
     let flush = |from: usize, to: usize, out: &mut String| {
@@ -727,6 +730,7 @@ pub fn unescape_into(raw: &[u8], out: &mut String) {
                     Some(h) => char::from_u32(h),
                     None => None,
                 };
+                whole &= ch.is_some();
                 out.push(ch.unwrap_or('\u{FFFD}'));
             }
             other => out.push(other as char),
@@ -734,6 +738,7 @@ pub fn unescape_into(raw: &[u8], out: &mut String) {
         plain_start = i;
     }
     flush(plain_start, raw.len().max(plain_start), out);
+    whole
 }
 
 fn hex4(b: Option<&[u8]>) -> Option<u32> {
@@ -951,14 +956,20 @@ impl JsonScanner {
                             self.first_from,
                             out,
                             |buf| {
-                                if vesc {
-                                    unescape_into(raw, buf);
+                                let whole = if vesc {
+                                    unescape_into(raw, buf)
                                 } else {
                                     buf.push_str(std::str::from_utf8(raw).unwrap_or(""));
-                                }
-                                // Loki drops label values holding U+FFFD.
-                                if !keep_replacement && buf.contains('\u{FFFD}') {
+                                    true
+                                };
+                                // Loki's unescapeJSONString: a string its
+                                // unescaper refuses (a lone surrogate) is
+                                // "", and U+FFFD, which Prometheus rejects,
+                                // becomes a space.
+                                if !keep_replacement && !whole {
                                     buf.clear();
+                                } else if !keep_replacement && buf.contains('\u{FFFD}') {
+                                    replace_in_place(buf, '\u{FFFD}', ' ');
                                 }
                             },
                         );
@@ -1030,6 +1041,11 @@ impl JsonScanner {
 #[inline(always)]
 fn prefix_is_empty(p: &[u8]) -> bool {
     p.is_empty()
+}
+
+/// Replaces every `from` in `buf` by `to` (rare: values holding U+FFFD).
+fn replace_in_place(buf: &mut String, from: char, to: char) {
+    *buf = buf.replace(from, to.encode_utf8(&mut [0; 4]));
 }
 
 /// Stores a value under `name` if wanted, applying the `_extracted` rule
@@ -1202,9 +1218,14 @@ mod tests {
     fn unescapes_unicode() {
         let got = scan(r#"{"q":"caf\u00e9 \ud83d\ude00\n"}"#, &Want::All).unwrap();
         assert_eq!(got, pairs(&[("q", "café 😀\n")]));
-        // A lone surrogate becomes U+FFFD, which Loki drops to "".
+        // A lone surrogate: Go's jsonparser refuses the string, so Loki's
+        // value is "".
         let got = scan(r#"{"q":"\ud800"}"#, &Want::All).unwrap();
         assert_eq!(got, pairs(&[("q", "")]));
+        // U+FFFD, escaped or not, becomes a space (Loki's
+        // unescapeJSONString, removeInvalidUtf).
+        let got = scan("{\"q\":\"a\\ufffdb\",\"r\":\"c\u{FFFD}d\"}", &Want::All).unwrap();
+        assert_eq!(got, pairs(&[("q", "a b"), ("r", "c d")]));
     }
 
     #[test]
