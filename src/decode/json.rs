@@ -322,6 +322,28 @@ impl<'a> Cursor<'a> {
         JsonError { pos: self.i, msg }
     }
 
+    /// A member's key at the cursor: its raw contents and whether it has
+    /// escapes, as [`Cursor::string`] gives them.
+    #[inline(always)]
+    fn key(&mut self) -> Result<(usize, usize, bool), JsonError> {
+        if self.peek() != Some(b'"') {
+            return Err(self.err("expected object key"));
+        }
+        self.string()
+    }
+
+    /// The `:` after a member's key, and the whitespace around it.
+    #[inline(always)]
+    fn colon(&mut self) -> Result<(), JsonError> {
+        self.ws();
+        if self.peek() != Some(b':') {
+            return Err(self.err("expected ':'"));
+        }
+        self.i += 1;
+        self.ws();
+        Ok(())
+    }
+
     /// Scans a string whose opening quote is at `self.i`; returns the span of
     /// its raw contents and whether it has escapes. Validates escapes and
     /// UTF-8 as it goes.
@@ -441,16 +463,8 @@ impl<'a> Cursor<'a> {
                     return Ok(());
                 }
                 loop {
-                    if self.peek() != Some(b'"') {
-                        return Err(self.err("expected object key"));
-                    }
-                    self.string()?;
-                    self.ws();
-                    if self.peek() != Some(b':') {
-                        return Err(self.err("expected ':'"));
-                    }
-                    self.i += 1;
-                    self.ws();
+                    self.key()?;
+                    self.colon()?;
                     self.skip_value(depth + 1)?;
                     self.ws();
                     match self.peek() {
@@ -538,10 +552,7 @@ pub fn find_path<'a>(
                     return Ok(None);
                 }
                 loop {
-                    if c.peek() != Some(b'"') {
-                        return Err(c.err("expected object key"));
-                    }
-                    let (s, e, escaped) = c.string()?;
+                    let (s, e, escaped) = c.key()?;
                     let hit = if escaped {
                         key.clear();
                         unescape_into(&line[s..e], &mut key);
@@ -549,12 +560,7 @@ pub fn find_path<'a>(
                     } else {
                         &line[s..e] == want.as_bytes()
                     };
-                    c.ws();
-                    if c.peek() != Some(b':') {
-                        return Err(c.err("expected ':'"));
-                    }
-                    c.i += 1;
-                    c.ws();
+                    c.colon()?;
                     if hit {
                         break;
                     }
@@ -637,16 +643,8 @@ pub fn each_member<'a>(
         return Ok(());
     }
     loop {
-        if c.peek() != Some(b'"') {
-            return Err(c.err("expected object key"));
-        }
-        let (ks, ke, _) = c.string()?;
-        c.ws();
-        if c.peek() != Some(b':') {
-            return Err(c.err("expected ':'"));
-        }
-        c.i += 1;
-        c.ws();
+        let (ks, ke, _) = c.key()?;
+        c.colon()?;
         let start = c.i;
         let found = match c.peek() {
             Some(b'"') => {
@@ -859,16 +857,8 @@ impl JsonScanner {
             return Ok(());
         }
         loop {
-            if c.peek() != Some(b'"') {
-                return Err(c.err("expected object key"));
-            }
-            let (ks, ke, kesc) = c.string()?;
-            c.ws();
-            if c.peek() != Some(b':') {
-                return Err(c.err("expected ':'"));
-            }
-            c.i += 1;
-            c.ws();
+            let (ks, ke, kesc) = c.key()?;
+            c.colon()?;
             let raw_key = &c.b[ks..ke];
             // Most keys are not wanted: rule them out by length before
             // building a name (a sanitized name is as long as its key, one

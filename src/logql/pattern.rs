@@ -93,34 +93,42 @@ fn pieces(src: &str) -> Vec<Piece<'_>> {
     many0(alt((capture, text)))(src).map_or_else(|_| Vec::new(), |(_, v)| v)
 }
 
-impl Pattern {
-    pub fn parse(src: &str) -> Result<Pattern, String> {
-        let mut nodes: Vec<Node> = Vec::new();
-        let mut lit = String::new();
-        for piece in pieces(src) {
-            match piece {
-                Piece::Text(t) => lit.push_str(t),
-                Piece::Capture(name) => {
-                    if !lit.is_empty() {
-                        let l = std::mem::take(&mut lit);
-                        nodes.push(Node::Literal(Box::new(
-                            Finder::new(l.as_bytes()).into_owned(),
-                        )));
-                    }
-                    if matches!(nodes.last(), Some(Node::Capture(_))) {
-                        return Err(format!(
-                            "invalid pattern {src:?}: consecutive captures are not allowed"
-                        ));
-                    }
-                    nodes.push(Node::Capture((name != "_").then(|| name.to_string())));
+/// The literals and captures of a pattern (the parse both the pattern
+/// parser and pattern line filters share); consecutive captures are an
+/// error.
+fn nodes(src: &str) -> Result<Vec<Node>, String> {
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut lit = String::new();
+    for piece in pieces(src) {
+        match piece {
+            Piece::Text(t) => lit.push_str(t),
+            Piece::Capture(name) => {
+                if !lit.is_empty() {
+                    let l = std::mem::take(&mut lit);
+                    nodes.push(Node::Literal(Box::new(
+                        Finder::new(l.as_bytes()).into_owned(),
+                    )));
                 }
+                if matches!(nodes.last(), Some(Node::Capture(_))) {
+                    return Err(format!(
+                        "invalid pattern {src:?}: consecutive captures are not allowed"
+                    ));
+                }
+                nodes.push(Node::Capture((name != "_").then(|| name.to_string())));
             }
         }
-        if !lit.is_empty() {
-            nodes.push(Node::Literal(Box::new(
-                Finder::new(lit.as_bytes()).into_owned(),
-            )));
-        }
+    }
+    if !lit.is_empty() {
+        nodes.push(Node::Literal(Box::new(
+            Finder::new(lit.as_bytes()).into_owned(),
+        )));
+    }
+    Ok(nodes)
+}
+
+impl Pattern {
+    pub fn parse(src: &str) -> Result<Pattern, String> {
+        let nodes = nodes(src)?;
         if !nodes.iter().any(|n| matches!(n, Node::Capture(_))) {
             return Err(format!(
                 "invalid pattern {src:?}: at least one capture is required"
@@ -233,32 +241,7 @@ pub struct LinePattern {
 
 impl LinePattern {
     pub fn parse(src: &str) -> Result<LinePattern, String> {
-        let mut nodes: Vec<Node> = Vec::new();
-        let mut lit = String::new();
-        for piece in pieces(src) {
-            match piece {
-                Piece::Text(t) => lit.push_str(t),
-                Piece::Capture(name) => {
-                    if !lit.is_empty() {
-                        let l = std::mem::take(&mut lit);
-                        nodes.push(Node::Literal(Box::new(
-                            Finder::new(l.as_bytes()).into_owned(),
-                        )));
-                    }
-                    if matches!(nodes.last(), Some(Node::Capture(_))) {
-                        return Err(format!(
-                            "invalid pattern {src:?}: consecutive captures are not allowed"
-                        ));
-                    }
-                    nodes.push(Node::Capture((name != "_").then(|| name.to_string())));
-                }
-            }
-        }
-        if !lit.is_empty() {
-            nodes.push(Node::Literal(Box::new(
-                Finder::new(lit.as_bytes()).into_owned(),
-            )));
-        }
+        let nodes = nodes(src)?;
         Ok(LinePattern { nodes })
     }
 

@@ -415,7 +415,8 @@ impl Agg {
                 .filter(|s| *s != OTHER)
                 .cloned()
                 .collect();
-            self.function_series.named = self.functions.len();
+            // `(f, _other_)` keys are not counted (see `merge`).
+            self.function_series.named = self.functions.keys().filter(|(_, s)| *s != OTHER).count();
         }
         if self.counter_series.is_empty() && !self.counters.is_empty() {
             for ((rule, values), _) in &self.counters {
